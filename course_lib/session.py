@@ -1,0 +1,78 @@
+"""The one set-up call at the top of every notebook.
+
+``start(seed, threads, device)`` makes a run repeatable and tells you where it runs:
+it seeds Python, NumPy and torch, turns on torch's deterministic algorithms, fixes
+the CPU thread count, picks the device and sets matplotlib's defaults. It also
+starts the clock that :func:`course_lib.records.record` reads.
+"""
+from __future__ import annotations
+
+import os
+import random
+import time
+
+import numpy as np
+import torch
+
+DEVICES = ("auto", "cpu", "cuda", "mps")
+STARTED_AT: float | None = None
+
+
+def pick_device(device: str = "auto") -> torch.device:
+    """cuda, then mps, then cpu for ``auto``; a named device must exist."""
+    if device not in DEVICES:
+        raise ValueError(f"device must be one of {', '.join(DEVICES)}, got {device!r}")
+    if device == "auto":
+        if torch.cuda.is_available():
+            return torch.device("cuda")
+        if getattr(torch.backends, "mps", None) and torch.backends.mps.is_available():
+            return torch.device("mps")
+        return torch.device("cpu")
+    if device == "cuda" and not torch.cuda.is_available():
+        raise ValueError("device 'cuda' was asked for but no CUDA GPU is visible: use 'auto' or 'cpu'")
+    if device == "mps" and not (getattr(torch.backends, "mps", None) and torch.backends.mps.is_available()):
+        raise ValueError("device 'mps' was asked for but Apple's MPS is not available: use 'auto' or 'cpu'")
+    return torch.device(device)
+
+
+def seed_everything(seed: int) -> torch.Generator:
+    """Seed every random source; return a CPU generator for batch shuffling."""
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+    return torch.Generator().manual_seed(seed)
+
+
+def start(seed: int = 0, threads: int = 2, device: str = "auto") -> torch.device:
+    """Seed, fix threads, choose the device, style the plots; return the device."""
+    global STARTED_AT
+    STARTED_AT = time.perf_counter()
+    os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")  # needed for deterministic cuBLAS
+    torch.set_num_threads(threads)
+    torch.use_deterministic_algorithms(True)
+    seed_everything(seed)
+    dev = pick_device(device)
+    style_plots()
+    print(f"torch {torch.__version__} on {dev}, {threads} thread(s), seed {seed}")
+    return dev
+
+
+def style_plots() -> None:
+    import matplotlib as mpl
+
+    mpl.rcParams.update({
+        "figure.figsize": (6.4, 4.0),
+        "figure.dpi": 80,
+        "savefig.dpi": 100,
+        "axes.grid": True,
+        "grid.alpha": 0.3,
+        "axes.spines.top": False,
+        "axes.spines.right": False,
+        "image.cmap": "gray_r",
+        "font.size": 10,
+    })
+
+
+def elapsed() -> float:
+    """Seconds since :func:`start` (0 if it was never called)."""
+    return 0.0 if STARTED_AT is None else time.perf_counter() - STARTED_AT
