@@ -19,6 +19,8 @@ def _plain(value):
         return [_plain(v) for v in value]
     if isinstance(value, torch.Tensor):
         return _plain(value.tolist())
+    if hasattr(value, "tolist") and not isinstance(value, (str, bytes)):  # numpy arrays and scalars
+        return _plain(value.tolist())
     if hasattr(value, "item") and not isinstance(value, (str, bytes)):
         return _plain(value.item())
     if isinstance(value, float) and not math.isfinite(value):

