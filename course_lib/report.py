@@ -38,14 +38,19 @@ def offline_html(page: str) -> str:
     return _MATHJAX.sub(lambda m: _LATE_MATHJAX.format(url=m.group("url")), page)
 
 
+_EXPORTER = None
+
+
 def render_notebook(notebook: Path, target: Path) -> Path:
     """Executed notebook -> self-contained HTML page (figures embedded as data: URIs)."""
+    global _EXPORTER
     import nbformat
     from nbconvert import HTMLExporter
 
     nb = nbformat.read(notebook, as_version=4)
-    exporter = HTMLExporter(template_name="lab", embed_images=True)
-    body, _ = exporter.from_notebook_node(nb, resources={"metadata": {"name": notebook.stem}})
+    if _EXPORTER is None:  # importing and setting up nbconvert takes seconds: once a process
+        _EXPORTER = HTMLExporter(template_name="lab", embed_images=True)
+    body, _ = _EXPORTER.from_notebook_node(nb, resources={"metadata": {"name": notebook.stem}})
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_text(offline_html(body), encoding="utf-8")
     return target
@@ -133,6 +138,9 @@ def write_index(out: Path, rows: list[dict], info: dict) -> Path:
     verdict = (f'<p class="error">{len(failed)} notebook(s) failed; the run stopped there.</p>' if failed
                else f'<p class="ok">All {len(rows)} notebook(s) ran.</p>')
 
+    tables = [(f, note) for f, note in (("summary.csv", ""), ("summary.json", " (all metrics and parameters)"),
+                                        ("run.json", " (the run's settings and machine)")) if (out / f).exists()]
+    tables = "The same, as data: " + " · ".join(_link(f, f) + html.escape(note) for f, note in tables) if tables else ""
     page = f"""<!DOCTYPE html>
 <html lang="en">
 <head>
@@ -152,8 +160,7 @@ kernel's peak resident set.</p>
 <tr>{''.join(f'<th>{h}</th>' for h in head)}</tr>
 {''.join(body)}
 </table>
-<p>The same table: {_link('summary.csv', 'summary.csv')} · {_link('summary.json', 'summary.json')}
-(all metrics and parameters) · {_link('run.json', 'run.json')}</p>
+<p>{tables}</p>
 <h2>Data</h2>
 <ul>{data_items}</ul>
 <h2>Machine</h2>
