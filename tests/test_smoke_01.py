@@ -1,0 +1,62 @@
+"""Checks on the smoke run of notebook 01 (pixel similarity): 1,000 training images of the
+embedded sample, 1,000 test images. The numbers only need to be well clear of chance and
+keep the notebook's lesson (L2 beats L1 against class means) true."""
+import math
+
+import pytest
+
+NAME = "01_pixel_similarity"
+KEYS = ("acc_l1", "acc_l2", "acc_3v7_l1", "acc_1nn", "per_class_acc_l1", "n_train", "n_test", "dataset")
+
+
+@pytest.fixture(scope="module")
+def m(smoke_metrics):
+    return smoke_metrics(NAME)
+
+
+def test_metrics_has_the_issue_keys(m):
+    missing = [k for k in KEYS if k not in m]
+    assert not missing, f"metrics.json lacks {missing}"
+
+
+def test_sizes_and_dataset(m):
+    assert m["dataset"] == "mnist-sample"
+    assert m["n_train"] == 1000
+    assert m["n_test"] == 1000
+
+
+def test_accuracies_are_probabilities(m):
+    for key in ("acc_l1", "acc_l2", "acc_3v7_l1", "acc_1nn"):
+        assert 0.0 <= m[key] <= 1.0, key
+    per_class = m["per_class_acc_l1"]
+    assert len(per_class) == 10
+    assert all(0.0 <= a <= 1.0 for a in per_class)
+
+
+def test_per_class_accuracies_average_to_overall(m):
+    # the smoke test split is stratified (100 images a class), so the mean of the
+    # per-class accuracies is the overall accuracy
+    assert math.isclose(sum(m["per_class_acc_l1"]) / 10, m["acc_l1"], abs_tol=1e-4)
+
+
+def test_well_above_chance(m):
+    assert m["acc_l1"] > 0.45  # chance is 0.10
+    assert m["acc_l2"] > 0.65
+    assert m["acc_3v7_l1"] > 0.85  # chance is 0.5
+    assert m["acc_1nn"] > 0.80
+
+
+def test_the_lessons_hold(m):
+    # L2 to the class mean beats L1 to it by a clear margin, and keeping every example
+    # (1-NN) beats averaging them
+    assert m["acc_l2"] > m["acc_l1"] + 0.05
+    assert m["acc_1nn"] > m["acc_l2"]
+    # the L1 rule's favourite is the thin "1", which it gets (almost) always right
+    assert m["l1_favourite_class"] == "1"
+    assert m["per_class_acc_l1"][1] > 0.9
+    # L1 belongs with the median: it beats L1 against the mean
+    assert m["acc_median_l1"] > m["acc_l1"]
+
+
+def test_chunked_1nn_matches_scikit_learn(m):
+    assert m["knn_sklearn_agreement"] >= 0.99
