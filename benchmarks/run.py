@@ -1,0 +1,456 @@
+"""Speed of the course's code next to the obvious alternatives, side by side in one process.
+
+    python benchmarks/run.py             # full sizes; writes benchmarks/RESULTS.md (make benchmarks)
+    python benchmarks/run.py --quick     # small sizes, a minute or two; prints, writes nothing
+    python benchmarks/run.py --only knn,gemm
+
+Sections (each skips with a note when a module it needs is missing):
+
+- vae:          the seed's VAE (784-400-[2,2]-2-400-784, SGD lr 0.01, batch 10, MSE + KL) for one
+                epoch: ``course_lib.training.fit`` over in-memory tensors against the seed's
+                per-item Dataset + DataLoader loop.
+- autoencoders: notebook 05's four autoencoders (linear/relu x L1/MSE, Adam 1e-3, weight decay
+                1e-3, batch 100) for one epoch: ours against four seed-style DataLoader loops.
+- knn:          exact top-200 neighbours of 60,000 Fashion-MNIST images: ``neighbours.knn``
+                against scikit-learn's brute-force NearestNeighbors and faiss's IndexFlatL2.
+- transformers: the seed's pixel-token transformer against the patch-token one, a bounded
+                number of training batches, as seconds per epoch of 1,000 items.
+- gemm:         this machine's float32 matrix-multiply peak, and the rate the course's big
+                matrix multiplies reach.
+
+Timings are best-of-``repeats`` with ours and theirs alternating, so load from other
+processes hits both alike; ratios are the numbers to read, not the seconds.
+"""
+from __future__ import annotations
+
+import argparse
+import datetime
+import math
+import os
+import platform
+import sys
+import time
+from importlib import metadata
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent))  # run from a checkout without installing
+
+from course_lib import data, training  # noqa: E402
+
+
+class Skip(Exception):
+    """A section that cannot run here; the message says why."""
+
+
+def best_of(repeats: int, *fns):
+    """Run each fn ``repeats`` times, alternating; return (best seconds per fn, last results)."""
+    best = [math.inf] * len(fns)
+    results = [None] * len(fns)
+    for _ in range(repeats):
+        for i, fn in enumerate(fns):
+            t0 = time.perf_counter()
+            results[i] = fn()
+            best[i] = min(best[i], time.perf_counter() - t0)
+    return best, results
+
+
+def images(n: int, prefer: str) -> tuple[torch.Tensor, torch.Tensor, str]:
+    """First ``n`` training images as flat rows (the prefered set, else the embedded sample)."""
+    try:
+        d = data.load(prefer, "train")
+    except data.DataError:
+        d = data.load("mnist-sample", "train")
+    x, y = d.flat()[:n].contiguous(), d.labels[:n]
+    return x, y, f"{d.name}, first {len(x):,} training images"
+
+
+def table(header: list[str], rows: list[list]) -> list[str]:
+    def cell(v):
+        if isinstance(v, float):
+            return f"{v:.3g}" if abs(v) < 1000 else f"{v:,.0f}"
+        return str(v)
+
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    return lines + ["| " + " | ".join(cell(v) for v in row) + " |" for row in rows]
+
+
+class PerItemDigits(torch.utils.data.Dataset):
+    """The seeds' way in: one (pixels, label) pair per __getitem__, collated by a DataLoader."""
+
+    def __init__(self, x, y):
+        self.x, self.y = x, y
+
+    def __len__(self):
+        return len(self.x)
+
+    def __getitem__(self, i):
+        return self.x[i], self.y[i]
+
+
+def seed_loop(model, loss_of_batch, x, y, batch_size, optimizer, seed=0):
+    """One epoch the seeds' way: shuffle with a DataLoader over a per-item Dataset."""
+    loader = torch.utils.data.DataLoader(PerItemDigits(x, y), batch_size=batch_size, shuffle=True,
+                                         generator=torch.Generator().manual_seed(seed))
+    model.train()
+    for xb, _ in loader:
+        optimizer.zero_grad()
+        loss = loss_of_batch(model, xb)
+        loss.backward()
+        optimizer.step()
+
+
+# ---------------------------------------------------------------- the seed's VAE
+
+class SeedVAE(nn.Module):
+    """784-400-[2,2]-2-400-784: ReLU hidden layers, a sigmoid output, (mean, log-variance) code."""
+
+    def __init__(self):
+        super().__init__()
+        self.fc1, self.fc_mu, self.fc_logvar = nn.Linear(784, 400), nn.Linear(400, 2), nn.Linear(400, 2)
+        self.fc3, self.fc4 = nn.Linear(2, 400), nn.Linear(400, 784)
+
+    def forward(self, x):
+        h = torch.relu(self.fc1(x))
+        mu, logvar = self.fc_mu(h), self.fc_logvar(h)
+        z = mu + torch.randn_like(mu) * torch.exp(0.5 * logvar)
+        return torch.sigmoid(self.fc4(torch.relu(self.fc3(z)))), mu, logvar
+
+
+def vae_loss(model, xb):
+    recon, mu, logvar = model(xb)
+    kl = -0.5 * torch.sum(1 + logvar - mu.pow(2) - logvar.exp())
+    return nn.functional.mse_loss(recon, xb) + kl
+
+
+def bench_vae(args) -> list[str]:
+    n = 2_000 if args.quick else 10_000
+    x, y, source = images(n, args.dataset)
+    rows = []
+    for batch in (10, 100):  # the seed's batch size, then a common larger one for contrast
+        def ours():
+            torch.manual_seed(0)
+            model = SeedVAE()
+            opt = torch.optim.SGD(model.parameters(), lr=0.01)
+            training.fit(model, lambda m, xb, yb: vae_loss(m, xb), x, epochs=1, batch_size=batch, optimizer=opt,
+                         progress=False)
+
+        def seeds():
+            torch.manual_seed(0)
+            model = SeedVAE()
+            seed_loop(model, vae_loss, x, y, batch, torch.optim.SGD(model.parameters(), lr=0.01))
+
+        (t_ours, t_seed), _ = best_of(args.repeats, ours, seeds)
+        recipe = " (the seed's)" if batch == 10 else ""
+        rows += [[f"{batch}{recipe}", "seed: per-item Dataset + DataLoader", t_seed, "1"],
+                 [f"{batch}{recipe}", "ours: `training.fit` over in-memory tensors", t_ours, speedup(t_seed, t_ours)]]
+    return [f"Data: {source}. One epoch, SGD lr 0.01, MSE + KL (the seed's recipe), at the seed's batch size "
+            f"and at 100.", ""] + table(["batch", "loop", "seconds / epoch", "against the seed loop"], rows)
+
+
+# ---------------------------------------------------------------- notebook 05's four autoencoders
+
+FOUR = [("linear", "l1"), ("linear", "mse"), ("relu", "l1"), ("relu", "mse")]
+
+
+def bench_autoencoders(args) -> list[str]:
+    try:
+        from course_lib import autoencoders
+    except ImportError as err:
+        raise Skip(f"course_lib.autoencoders is not there yet ({err})") from None
+    if not hasattr(autoencoders, "make_autoencoder"):
+        raise Skip("course_lib.autoencoders has no make_autoencoder yet")
+    n = 4_000 if args.quick else 60_000
+    x, y, source = images(n, args.dataset)
+    losses = {"l1": nn.functional.l1_loss, "mse": nn.functional.mse_loss}
+
+    def adam(model):
+        return torch.optim.Adam(model.parameters(), lr=1e-3, weight_decay=1e-3)
+
+    def seeds():
+        for activation, loss in FOUR:
+            torch.manual_seed(0)
+            model = autoencoders.make_autoencoder(activation)
+            seed_loop(model, lambda m, xb: losses[loss](m(xb), xb), x, y, 100, adam(model))
+
+    def ours_fit():
+        for activation, loss in FOUR:
+            torch.manual_seed(0)
+            model = autoencoders.make_autoencoder(activation)
+            training.fit(model, lambda m, xb, yb: losses[loss](m(xb), xb), x, epochs=1, batch_size=100,
+                         optimizer=adam(model), progress=False)
+
+    fns, names = [seeds, ours_fit], ["seed: four per-item DataLoader loops", "ours: four `training.fit` calls"]
+    fit_many = getattr(autoencoders, "fit_many", None)
+    if fit_many is not None:
+        def ours_many():
+            torch.manual_seed(0)
+            models = [autoencoders.make_autoencoder(activation) for activation, _ in FOUR]
+            fit_many(models, [loss for _, loss in FOUR], x, epochs=1, batch_size=100, lr=1e-3, weight_decay=1e-3,
+                     seed=0, progress=False)
+
+        fns.append(ours_many)
+        names.append("ours: `autoencoders.fit_many` (the four stacked, one step for all)")
+    times, _ = best_of(args.repeats, *fns)
+    rows = [[names[0], times[0], "1"]] + [[name, t, speedup(times[0], t)] for name, t in zip(names[1:], times[1:])]
+    note = [] if fit_many is not None else ["", "`autoencoders.fit_many` was not there yet: only `training.fit` is timed."]
+    return ([f"Data: {source}. One epoch of all four models (linear/relu x L1/MSE), batch 100, "
+             f"Adam lr 1e-3, weight decay 1e-3 (the seed's recipe).", ""]
+            + table(["loop", "seconds / epoch (4 models)", "against the seed loop"], rows) + note)
+
+
+def speedup(reference: float, ours: float) -> str:
+    """'**3.1x faster**' or '1.4x slower': the reference's time over ours."""
+    r = reference / ours
+    return f"**{r:.2f}x faster**" if r >= 1 else f"{1 / r:.2f}x slower"
+
+
+# ---------------------------------------------------------------- exact kNN
+
+def bench_knn(args) -> list[str]:
+    try:
+        from course_lib import neighbours
+    except ImportError as err:
+        raise Skip(f"course_lib.neighbours is not there yet ({err})") from None
+    from sklearn.neighbors import NearestNeighbors
+    from threadpoolctl import threadpool_limits
+
+    k = 200
+    n = 5_000 if args.quick else 60_000
+    x, _, source = images(n, args.dataset)
+    xn = x.numpy()
+
+    def ours():
+        return neighbours.knn(x, k, "l2")[1].numpy()
+
+    def sklearn_brute():
+        with threadpool_limits(args.threads):
+            nn_ = NearestNeighbors(n_neighbors=k, algorithm="brute").fit(xn)
+            return nn_.kneighbors(return_distance=False)  # no query: each point's neighbours but itself
+
+    fns, names = [ours, sklearn_brute], ["ours: `neighbours.knn` (blocked addmm + top-k)",
+                                          "scikit-learn NearestNeighbors, brute"]
+    notes = []
+    try:
+        import faiss
+
+        faiss.omp_set_num_threads(args.threads)
+
+        def faiss_flat():
+            index = faiss.IndexFlatL2(xn.shape[1])
+            index.add(xn)
+            _, idx = index.search(xn, k + 1)
+            return drop_self(idx)
+
+        fns.append(faiss_flat)
+        names.append(f"faiss IndexFlatL2 ({metadata.version('faiss-cpu')})")
+    except ImportError:
+        notes.append("faiss is not installed (`pip install faiss-cpu` adds it to this table).")
+    repeats = args.repeats if args.quick else 1
+    times, results = best_of(repeats, *fns)
+    ARGS_KNN_SECONDS[0] = times[0]
+    ARGS_KNN_SECONDS[1] = n
+    rows = []
+    for name, t, idx in zip(names, times, results):
+        rows.append([name, t, f"{t / times[0]:.2f}", f"{agreement(results[0], idx, k):.4f}"])
+    return ([f"Data: {source} ({x.shape[1]} pixels), k = {k}, L2, every point against all the others.", ""]
+            + table(["method", "seconds", "seconds / ours", "neighbour sets agreeing with ours"], rows)
+            + ["", "Agreement: the mean over points of |ours ∩ theirs| / k. It can fall below 1 where distances "
+                   "tie (duplicate images) or float32 rounding reorders the neighbours at the edge of the 200."]
+            + ([""] + notes if notes else []))
+
+
+ARGS_KNN_SECONDS = [None, None]
+
+
+def drop_self(idx: np.ndarray) -> np.ndarray:
+    """k+1 neighbours including the point itself -> the k others."""
+    k = idx.shape[1] - 1
+    rows = np.arange(len(idx))[:, None]
+    keep = idx != rows
+    keep[keep.sum(1) > k, -1] = False  # itself was not among them: drop the farthest instead
+    return idx[keep].reshape(len(idx), k)
+
+
+def agreement(a: np.ndarray, b: np.ndarray, k: int) -> float:
+    a, b = np.sort(a, 1), np.sort(b, 1)
+    hits = sum(np.intersect1d(ra, rb, assume_unique=True).size for ra, rb in zip(a, b))
+    return hits / (len(a) * k)
+
+
+# ---------------------------------------------------------------- transformers
+
+def bench_transformers(args) -> list[str]:
+    try:
+        from course_lib.transformers import PatchTokenAE, PixelTokenAE
+    except ImportError as err:
+        raise Skip(f"course_lib.transformers is not there yet ({err})") from None
+    batch, n_batches = args.tf_batch, (2 if args.quick else 10)
+    x, y, source = images(batch * n_batches, args.dataset)
+    rows_in = torch.cat([x, y[:, None].float() / 9.0], 1)  # 784 pixels + the scaled label
+
+    def steps(model):
+        opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+        model.train()
+        for i in range(n_batches):
+            xb = rows_in[i * batch:(i + 1) * batch]
+            loss = nn.functional.mse_loss(model(xb), xb)
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+
+    torch.manual_seed(0)
+    pixel, patch = PixelTokenAE(), PatchTokenAE()
+    (t_pixel, t_patch), _ = best_of(args.repeats, lambda: steps(pixel), lambda: steps(patch))
+    per_epoch = 1000 / (batch * n_batches)
+    return [f"Data: {source} + label, {n_batches} training batches of {batch} (Adam, MSE), "
+            f"scaled to an epoch of 1,000 items (the seed's P).", ""] + table(
+        ["model", "tokens", "parameters", "seconds / epoch of 1,000", "against pixel tokens"],
+        [["pixel tokens (`PixelTokenAE`, the seed's design)", pixel.n_tokens, n_params(pixel),
+          t_pixel * per_epoch, "1"],
+         ["patch tokens (`PatchTokenAE`)", patch.n_tokens, n_params(patch), t_patch * per_epoch,
+          speedup(t_pixel, t_patch)]])
+
+
+def n_params(model) -> str:
+    return f"{sum(p.numel() for p in model.parameters()):,}"
+
+
+# ---------------------------------------------------------------- matrix-multiply peak
+
+def neighbours_module():
+    from course_lib import neighbours
+
+    return neighbours
+
+
+def gflops(m, k, n, seconds, calls=1) -> float:
+    return 2.0 * m * k * n * calls / seconds / 1e9
+
+
+def bench_gemm(args) -> list[str]:
+    sizes = (512, 1024, 2048) if args.quick else (1024, 2048, 3072)
+    peak_rows, peak = [], 0.0
+    for s in sizes:
+        a, b = torch.randn(s, s), torch.randn(s, s)
+        calls = max(1, int(2e9 / (2 * s ** 3)))  # ~2 GFLOP a timing
+        (t,), _ = best_of(args.repeats + 2, lambda: [torch.mm(a, b) for _ in range(calls)])
+        rate = gflops(s, s, s, t, calls)
+        peak = max(peak, rate)
+        peak_rows.append([f"sgemm {s} x {s} x {s}", f"{rate:.1f}", ""])
+
+    def shape_rate(label, m, k, n, fn):
+        calls = max(1, int(1e9 / (2 * m * k * n)))
+        (t,), _ = best_of(args.repeats + 2, lambda: [fn() for _ in range(calls)])
+        rate = gflops(m, k, n, t, calls)
+        return [label, f"{rate:.1f}", f"{rate / peak:.0%}"]
+
+    blk = 2048
+    xa, xb = torch.rand(blk, 784), torch.rand(blk, 784)
+    sq = torch.rand(blk)
+    w1, h = torch.randn(128, 784), torch.rand(100, 784)
+    w_pix, h_pix = torch.randn(1570, 785), torch.rand(args.tf_batch, 785)
+    rows = [
+        shape_rate(f"kNN block: addmm ({blk} x 784) @ (784 x {blk})", blk, 784, blk,
+                   lambda: torch.addmm(sq.unsqueeze(0), xa, xb.T, beta=1.0, alpha=-2.0)),
+        shape_rate("05 autoencoder layer 1: (100 x 784) @ (784 x 128)", 100, 784, 128, lambda: h @ w1.T),
+        shape_rate(f"06 pixel-token embedding: ({args.tf_batch} x 785) @ (785 x 1570)", args.tf_batch, 785, 1570,
+                   lambda: h_pix @ w_pix.T),
+    ]
+    seconds, n = ARGS_KNN_SECONDS
+    if seconds is not None:  # the kNN section ran: its whole run as a matrix-multiply rate
+        block = getattr(neighbours_module(), "DEFAULT_BLOCK", blk)
+        sides = [min(block, n - a) for a in range(0, n, block)]
+        pairs = sum(sides[i] * sides[j] for i in range(len(sides)) for j in range(i, len(sides)))
+        rate = 2.0 * pairs * 784 / seconds / 1e9  # the upper-triangle blocks' multiply-adds
+        rows.append([f"whole `neighbours.knn` on {n:,} (its addmm work / its total time)", f"{rate:.1f}",
+                     f"{rate / peak:.0%}"])
+    return [f"Float32, {args.threads} threads. Peak: the best square sgemm below.", ""] + table(
+        ["matrix multiply", "GFLOP/s", "of peak"], peak_rows + rows)
+
+
+# ---------------------------------------------------------------- the report
+
+SECTIONS = {
+    "vae": ("The seed's VAE: `training.fit` against a per-item DataLoader", bench_vae),
+    "autoencoders": ("Notebook 05's four autoencoders: ours against seed-style loops", bench_autoencoders),
+    "knn": ("Exact top-200 neighbours on 60,000 images", bench_knn),
+    "transformers": ("Pixel tokens against patch tokens", bench_transformers),
+    "gemm": ("Matrix multiplies against this machine's peak", bench_gemm),
+}
+
+
+def machine_lines(args, load_before) -> list[str]:
+    from course_lib.runner import machine
+
+    m = machine()
+    versions = dict(m["versions"])
+    for package in ("faiss-cpu", "threadpoolctl"):
+        try:
+            versions[package] = metadata.version(package)
+        except metadata.PackageNotFoundError:
+            pass
+    load_after = os.getloadavg()
+    shared = load_before[0] > 0.5 or load_after[0] > args.threads + 0.5
+    lines = [f"- Machine: {m['cpu']}, {m['cores']} cores, {m['memory_gb']} GB, {m['os']}",
+             f"- Python {m['python']}; " + ", ".join(f"{k} {v}" for k, v in versions.items()),
+             f"- torch threads: {args.threads}; BLAS/OpenMP threads of scikit-learn and faiss limited to the same",
+             f"- Load average (1 min) before / after: {load_before[0]:.1f} / {load_after[0]:.1f}"]
+    if shared:
+        lines.append("- **Other processes shared the cores while this ran** (the load average is above what this "
+                     "script alone makes): absolute seconds are inflated; the ratios, measured side by side with "
+                     "alternating repeats, are the numbers to read.")
+    return lines
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--quick", action="store_true", help="small sizes, a fast check; writes no file")
+    parser.add_argument("--only", help=f"comma-separated sections: {', '.join(SECTIONS)}")
+    parser.add_argument("--threads", type=int, default=2, help="torch threads (a laptop has 2 cores: 2)")
+    parser.add_argument("--repeats", type=int, default=None, help="timings per method, best kept (default 2; 1 quick)")
+    parser.add_argument("--dataset", default="fashion-mnist", help="image source (fashion-mnist: the 60k set offline)")
+    parser.add_argument("--tf-batch", type=int, default=20, help="batch size of the transformer section")
+    parser.add_argument("--output", help="markdown file to write (default benchmarks/RESULTS.md; none with --quick)")
+    args = parser.parse_args(argv)
+    args.repeats = args.repeats or (1 if args.quick else 2)
+    chosen = list(SECTIONS) if not args.only else [s.strip() for s in args.only.split(",")]
+    unknown = [s for s in chosen if s not in SECTIONS]
+    if unknown:
+        parser.error(f"unknown section(s) {', '.join(unknown)}: choose from {', '.join(SECTIONS)}")
+    if "gemm" in chosen:  # gemm reports the kNN run's rate: run it last
+        chosen = [s for s in chosen if s != "gemm"] + ["gemm"]
+    output = Path(args.output) if args.output else (None if args.quick else HERE / "RESULTS.md")
+
+    torch.set_num_threads(args.threads)
+    torch.manual_seed(0)
+    load_before = os.getloadavg()
+    started = time.perf_counter()
+    body = []
+    for key in chosen:
+        title, fn = SECTIONS[key]
+        print(f"[{key}] {title} ...", flush=True)
+        t0 = time.perf_counter()
+        try:
+            lines = fn(args)
+        except Skip as why:
+            lines = [f"*Skipped: {why}.*"]
+        body += [f"## {title}", ""] + lines + [""]
+        print("\n".join(lines), f"\n({time.perf_counter() - t0:.0f}s)\n", flush=True)
+    stamp = datetime.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z")
+    head = [f"# Benchmarks{' (quick)' if args.quick else ''}", "",
+            f"Written by `python benchmarks/run.py{' --quick' if args.quick else ''}` on {stamp} "
+            f"in {time.perf_counter() - started:.0f} s. Every comparison ran side by side in one process.", ""]
+    text = "\n".join(head + machine_lines(args, load_before) + [""] + body)
+    if output is not None:
+        output.write_text(text)
+        print(f"wrote {output}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
