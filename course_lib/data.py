@@ -13,7 +13,7 @@
 - ``auto``: ``mnist`` when its files are here or can be downloaded, else ``mnist-sample``.
 
 The environment variable ``COURSE_DATA`` overrides the name asked for (tests and CI
-set it to ``mnist-sample``). IDX files are parsed by torchvision, never by hand, after
+set it to ``mnist-sample``), unless ``load(..., exact=True)``. IDX files are parsed by torchvision, never by hand, after
 a size and sha256 check that turns a truncated or corrupt file into a one-line error.
 """
 from __future__ import annotations
@@ -107,9 +107,13 @@ def stratified_indices(labels: torch.Tensor, n: int, seed: int = 0) -> torch.Ten
     return torch.from_numpy(np.sort(keep))
 
 
-def load(name: str = "auto", split: str = "train") -> Digits:
-    """Load one split of a dataset by name (see the module docstring)."""
-    name = os.environ.get("COURSE_DATA") or name
+def load(name: str = "auto", split: str = "train", exact: bool = False) -> Digits:
+    """Load one split of a dataset by name (see the module docstring).
+
+    ``exact=True`` ignores ``COURSE_DATA``: for a second dataset that a notebook compares
+    against by name (UCI digits, Fashion-MNIST), which the override must not replace.
+    """
+    name = (not exact and os.environ.get("COURSE_DATA")) or name
     if name not in NAMES:
         raise DataError(f"unknown dataset {name!r}: choose one of {', '.join(NAMES)}")
     if split not in SPLITS:

@@ -1,0 +1,105 @@
+"""course_lib.divergence: KL against scipy, MMD against scikit-learn's kernel, and the
+permutation test's calibration under the null (small, fast simulations)."""
+import numpy as np
+import pytest
+import torch
+from scipy import stats
+from sklearn.metrics.pairwise import rbf_kernel
+
+from course_lib import divergence
+
+
+def test_histograms_count_every_value_once_into_fixed_bins():
+    codes = torch.tensor([[0.0, 0.05], [0.1, 0.95], [0.55, 1.0], [0.999, 0.5]])
+    counts = divergence.histograms(codes, bins=10)
+    assert counts.shape == (2, 10) and counts.sum(1).tolist() == [4, 4]
+    assert counts[0].tolist() == [1, 1, 0, 0, 0, 1, 0, 0, 0, 1]
+    np.testing.assert_array_equal(counts[1].numpy(), np.histogram(codes[:, 1].numpy(), bins=10, range=(0, 1))[0])
+
+
+def test_kl_matches_scipy_entropy_with_the_same_smoothing():
+    rng = np.random.default_rng(0)
+    p, q = rng.integers(0, 30, size=12), rng.integers(0, 30, size=12)
+    q[3] = 0  # an empty bin: finite only thanks to the smoothing
+    ours = divergence.kl_divergence(torch.tensor(p), torch.tensor(q), pseudo_count=0.5).item()
+    theirs = stats.entropy(p + 0.5, q + 0.5)  # scipy normalises and uses nats
+    assert ours == pytest.approx(theirs, rel=1e-12)
+    assert divergence.kl_divergence(torch.tensor(p), torch.tensor(p)).item() == pytest.approx(0.0, abs=1e-15)
+
+
+def test_code_kl_averages_the_per_dimension_kl():
+    g = torch.Generator().manual_seed(0)
+    a, b = torch.rand(500, 3, generator=g), torch.rand(400, 3, generator=g) ** 2
+    per_dim = [stats.entropy(np.histogram(a[:, d], 8, (0, 1))[0] + 1.0, np.histogram(b[:, d], 8, (0, 1))[0] + 1.0)
+               for d in range(3)]
+    assert divergence.code_kl(a, b, bins=8) == pytest.approx(np.mean(per_dim), rel=1e-10)
+
+
+def test_median_bandwidth_is_the_median_pairwise_distance():
+    z = torch.randn(50, 4, generator=torch.Generator().manual_seed(1))
+    from scipy.spatial.distance import pdist
+
+    assert divergence.median_bandwidth(z) == pytest.approx(np.median(pdist(z.numpy())), rel=1e-9)
+
+
+def test_mmd_is_zero_for_identical_samples_and_grows_with_a_shift():
+    g = torch.Generator().manual_seed(0)
+    x = torch.randn(200, 5, generator=g, dtype=torch.float64)
+    assert divergence.rbf_mmd2(x, x.clone()) == pytest.approx(0.0, abs=1e-12)
+    y = torch.randn(200, 5, generator=g, dtype=torch.float64)
+    shifts = [divergence.rbf_mmd2(x, y + s, bandwidth=2.0) for s in (0.0, 0.25, 0.5, 1.0, 2.0)]
+    assert all(a < b for a, b in zip(shifts, shifts[1:])), shifts
+
+
+def test_mmd_matches_scikit_learn_rbf_kernel():
+    g = torch.Generator().manual_seed(2)
+    x, y = torch.randn(30, 3, generator=g, dtype=torch.float64), torch.randn(40, 3, generator=g, dtype=torch.float64) + 0.3
+    gamma = 1 / (2 * 1.5 ** 2)
+    ref = rbf_kernel(x, x, gamma=gamma).mean() + rbf_kernel(y, y, gamma=gamma).mean() - 2 * rbf_kernel(x, y, gamma=gamma).mean()
+    assert divergence.rbf_mmd2(x, y, bandwidth=1.5) == pytest.approx(ref, rel=1e-9)
+
+
+def test_permutation_p_values_are_roughly_uniform_under_the_null():
+    """200 small two-sample problems with no difference: the p-values should look uniform
+    (a fixed seed keeps the test deterministic; the check itself fails about 1% of seeds)."""
+    g = torch.Generator().manual_seed(1)
+    p_values = []
+    for trial in range(200):
+        x, y = torch.randn(20, generator=g), torch.randn(20, generator=g)
+        result = divergence.permutation_test(lambda a, b: abs(a.mean() - b.mean()).item(), x, y,
+                                             n_permutations=49, seed=trial)
+        p_values.append(result.p_value)
+    p_values = np.array(p_values)
+    assert 0.01 <= (p_values <= 0.05).mean() <= 0.10  # expected 0.05 (sd about 0.015)
+    assert stats.kstest(p_values, "uniform").pvalue > 0.01
+    assert p_values.min() >= 1 / 50  # the real split counts as one of the splits
+
+
+def test_permutation_test_detects_a_clear_difference():
+    g = torch.Generator().manual_seed(1)
+    x, y = torch.randn(50, 2, generator=g), torch.randn(50, 2, generator=g) + 1.0
+    result = divergence.permutation_test(lambda a, b: divergence.code_kl(torch.sigmoid(a), torch.sigmoid(b)), x, y,
+                                         n_permutations=99)
+    assert result.p_value == pytest.approx(0.01)
+
+
+def test_vectorised_mmd_test_equals_the_generic_test_on_the_same_splits():
+    g = torch.Generator().manual_seed(3)
+    x, y = torch.randn(40, 6, generator=g, dtype=torch.float64), torch.randn(30, 6, generator=g, dtype=torch.float64) + 0.2
+    fast = divergence.mmd_permutation_test(x, y, n_permutations=60, seed=7, chunk=16)
+    bw = divergence.median_bandwidth(torch.cat([x, y]))
+    slow = divergence.permutation_test(lambda a, b: divergence.rbf_mmd2(a, b, bandwidth=bw), x, y,
+                                       n_permutations=60, seed=7)
+    assert fast.statistic == pytest.approx(slow.statistic, rel=1e-9)
+    np.testing.assert_allclose(fast.null.numpy(), slow.null.numpy(), rtol=1e-8, atol=1e-14)
+    assert fast.p_value == slow.p_value
+
+
+def test_mmd_permutation_p_values_under_the_null_and_a_shift():
+    g = torch.Generator().manual_seed(4)
+    null_p = [divergence.mmd_permutation_test(torch.randn(30, 3, generator=g), torch.randn(30, 3, generator=g),
+                                              n_permutations=49, seed=s).p_value for s in range(60)]
+    assert 0.25 <= np.mean(null_p) <= 0.75  # uniform has mean 0.5
+    shifted = divergence.mmd_permutation_test(torch.randn(60, 3, generator=g), torch.randn(60, 3, generator=g) + 1.0,
+                                              n_permutations=99)
+    assert shifted.p_value == pytest.approx(0.01)
