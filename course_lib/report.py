@@ -56,6 +56,21 @@ def render_notebook(notebook: Path, target: Path) -> Path:
     return target
 
 
+def notebook_title(notebook: Path) -> str | None:
+    """The first markdown heading of a notebook, without its #s."""
+    try:
+        cells = json.loads(notebook.read_text(encoding="utf-8")).get("cells", [])
+    except (OSError, ValueError):
+        return None
+    for cell in cells:
+        if cell.get("cell_type") == "markdown":
+            source = "".join(cell.get("source", []))
+            for line in source.splitlines():
+                if line.startswith("#"):
+                    return line.lstrip("#").strip() or None
+    return None
+
+
 def _link(href: str, text: str) -> str:
     return f'<a href="{quote(href)}">{html.escape(text)}</a>'
 
@@ -97,6 +112,9 @@ def write_index(out: Path, rows: list[dict], info: dict) -> Path:
     for i, row in enumerate(rows, 1):
         name = row["notebook"]
         title = _link(f"html/{name}.html", name) if name in pages else html.escape(name)
+        heading = notebook_title(out / f"{name}.ipynb")
+        if heading:
+            title += f"<br><small>{html.escape(heading)}</small>"
         status = row.get("status") or ("ok" if not row.get("error") else "error")
         css = {"ok": "ok", "over budget": "over"}.get(status, "error")
         status_cell = f'<span class="{css}">{html.escape(status)}</span>'
