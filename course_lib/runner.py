@@ -120,6 +120,8 @@ def parameters_for(name: str, profile: dict, overrides: dict, output_dir: Path,
     declared = notebook_parameters(name, notebook_dir)
     if not declared:
         raise RunError(f"{name}: no cell is tagged 'parameters', so it cannot take the run's parameters")
+    if "output_dir" not in declared:
+        raise RunError(f"{name}: its parameters cell has no output_dir, so the runner cannot collect its metrics.json")
     entry = (profile.get("notebooks") or {}).get(name) or {}
     params = {k: v for k, v in (profile.get("common") or {}).items() if k in declared}
     params.update(entry.get("parameters") or {})
@@ -133,6 +135,17 @@ def parameters_for(name: str, profile: dict, overrides: dict, output_dir: Path,
                        f"it takes {', '.join(declared)}")
     params["output_dir"] = str(output_dir / name)
     return params
+
+
+def _all_parameters(notebook_dir: Path) -> set:
+    """Every parameter name some notebook declares (a notebook that cannot be read counts as none)."""
+    names = set()
+    for n in notebooks(notebook_dir):
+        try:
+            names |= set(notebook_parameters(n, notebook_dir))
+        except Exception:  # half-written by someone else: the chosen ones were checked already
+            pass
+    return names
 
 
 # The child process: papermill runs the notebook; the last stdout line is the result.
@@ -297,8 +310,7 @@ def run(profile_name: str = "default", only: str | None = None, overrides: dict 
     out = Path(output or ROOT / "runs" / profile_name).resolve()
     # check every notebook's parameters before running any
     plan = {n: parameters_for(n, profile, overrides, out, notebook_dir) for n in names}
-    everyone = set().union(*(notebook_parameters(n, notebook_dir) for n in notebooks(notebook_dir)))
-    stray = sorted(set(profile.get("common") or {}) - everyone)
+    stray = sorted(set(profile.get("common") or {}) - _all_parameters(notebook_dir))
     if stray:
         raise RunError(f"profile {profile_name!r}: common parameter(s) {', '.join(stray)} are taken by no notebook")
     out.mkdir(parents=True, exist_ok=True)
