@@ -1,0 +1,53 @@
+"""Checks on the smoke run of notebook 02 (MLP and small CNN): 1,000 training images of the
+embedded sample, 2 MLP epochs of batch 32 (64 plain-SGD steps), 1 CNN epoch. The numbers
+only need to show that both networks learnt something and that the recipe was followed."""
+import math
+
+import pytest
+
+NAME = "02_mlp_classifier"
+KEYS = ("mlp_test_acc", "cnn_test_acc", "lr", "epochs", "train_seconds")
+
+
+@pytest.fixture(scope="module")
+def m(smoke_metrics):
+    return smoke_metrics(NAME)
+
+
+def test_metrics_has_the_issue_keys(m):
+    missing = [k for k in KEYS if k not in m]
+    assert not missing, f"metrics.json lacks {missing}"
+
+
+def test_recipe_and_sizes(m):
+    assert m["dataset"] == "mnist-sample"
+    assert m["n_train"] == 1000
+    assert m["n_test"] == 1000
+    assert m["epochs"] == 2
+    assert len(m["mlp_test_acc_per_epoch"]) == m["epochs"]
+    assert m["mlp_params"] == 784 * 250 + 250 + 250 * 50 + 50 + 50 * 10 + 10  # the seed's 784-250-50-10
+
+
+def test_learning_rate_comes_from_the_finder(m):
+    # no lr parameter in the smoke profile: the finder's suggestion is used, and it is a
+    # sensible rate for plain SGD on this MLP, not the edge of the range it scanned
+    assert m["lr"] == m["lr_finder_suggestion"]
+    assert 1e-3 < m["lr"] < 3.0
+    assert 1e-4 < m["cnn_lr"] < 3.0
+
+
+def test_both_networks_learn(m):
+    assert m["mlp_test_acc"] > 0.25  # chance is 0.10; 64 plain-SGD steps are few
+    assert m["cnn_test_acc"] > 0.6
+    assert m["mlp_test_acc_per_epoch"][-1] > m["mlp_test_acc_per_epoch"][0] - 0.05
+
+
+def test_timings_are_real(m):
+    assert math.isfinite(m["train_seconds"]) and m["train_seconds"] > 0
+    assert m["cnn_train_seconds"] > 0
+
+
+def test_resnet_only_with_cached_weights(m):
+    # offline: no weights are downloaded, so the key is present and either None or a probability
+    assert "resnet_test_acc" in m
+    assert m["resnet_test_acc"] is None or 0.0 <= m["resnet_test_acc"] <= 1.0
