@@ -1,0 +1,304 @@
+"""Exact nearest neighbours and how well a low-dimensional embedding keeps them.
+
+``knn(x, k, metric)`` finds the exact ``k`` nearest neighbours of every row of ``x``
+among the other rows (L1 or L2), in square blocks so the N x N distance matrix never
+exists. Distances are symmetric, so only the blocks on and above the diagonal are
+computed; each block updates the running top-k of its rows *and* of its columns.
+
+- L2: ``||a||^2 + ||b||^2 - 2 a.b`` with one ``addmm`` per block (float32), then
+  ``torch.topk``. The cost is about half of one N x N x D matrix multiply.
+- L1 has no matrix-multiply shortcut. A small compiled kernel (numba, when installed)
+  sums absolute differences block by block; without numba, ``torch.cdist(p=1)``
+  does the same, much more slowly. Both are exact.
+- Points of at most ``KD_TREE_MAX_DIM`` dimensions (2-D embeddings) go through
+  scikit-learn's KD-tree, which is exact and far faster there than brute force.
+
+Neighbourhood-preservation measures, all from kNN lists:
+
+- ``qnx_curve``: Q_NX(K), the mean fraction of each point's K nearest neighbours in
+  one space that are also among its K nearest in the other, for K = 1..k_max.
+  The seed's score@k is Q_NX(k).
+- ``rnx_curve`` / ``rnx_auc``: R_NX(K) = ((N-1) Q_NX(K) - K) / (N-1-K), 0 for a random
+  embedding and 1 for a perfect one, and its area under a log-K axis (Lee & Verleysen).
+- ``trustworthiness`` / ``continuity``: the rank penalties of intruders and of
+  missing neighbours (Venna & Kaski), matching ``sklearn.manifold.trustworthiness``.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import torch
+
+METRICS = ("l1", "l2")
+KD_TREE_MAX_DIM = 3
+DEFAULT_BLOCK = 2048
+
+
+# ---------------------------------------------------------------- distances
+
+def _l2_squared_block(a: torch.Tensor, b: torch.Tensor, a_sq: torch.Tensor, b_sq: torch.Tensor) -> torch.Tensor:
+    """Squared L2 distances between rows of a and b: one addmm, no (A, B, D) temporary."""
+    d = torch.addmm(b_sq.unsqueeze(0), a, b.T, beta=1.0, alpha=-2.0)
+    d.add_(a_sq.unsqueeze(1))
+    return d.clamp_(min=0.0)
+
+
+_L1_KERNEL = None
+
+
+def _numba_l1_kernel():
+    """Compile (once) a numba kernel that fills out[i, j] = sum_t |a[i, t] - b[j, t]|."""
+    global _L1_KERNEL
+    if _L1_KERNEL is None:
+        try:
+            from numba import njit, prange
+        except ImportError:  # numba is optional: torch.cdist is the fallback
+            _L1_KERNEL = False
+            return _L1_KERNEL
+
+        @njit(parallel=True, fastmath=True, cache=True)
+        def l1_block(a, b, out):  # pragma: no cover - compiled
+            for i in prange(a.shape[0]):
+                ai = a[i]
+                for j in range(b.shape[0]):
+                    bj = b[j]
+                    s = np.float32(0.0)
+                    for t in range(a.shape[1]):
+                        s += abs(ai[t] - bj[t])
+                    out[i, j] = s
+
+        _L1_KERNEL = l1_block
+    return _L1_KERNEL
+
+
+def _l1_block(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    kernel = _numba_l1_kernel()
+    if not kernel:
+        return torch.cdist(a, b, p=1.0)
+    import numba
+
+    numba.set_num_threads(max(1, min(torch.get_num_threads(), numba.config.NUMBA_NUM_THREADS)))
+    out = np.empty((len(a), len(b)), dtype=np.float32)
+    kernel(a.numpy(), b.numpy(), out)
+    return torch.from_numpy(out)
+
+
+def pairwise(a: torch.Tensor, b: torch.Tensor, metric: str = "l2") -> torch.Tensor:
+    """All distances between rows of a and rows of b (small inputs only: it is (A, B))."""
+    _check_metric(metric)
+    a, b = _as_float(a), _as_float(b)
+    if metric == "l1":
+        return _l1_block(a, b)
+    return _l2_squared_block(a, b, (a * a).sum(1), (b * b).sum(1)).sqrt_()
+
+
+def _check_metric(metric: str) -> None:
+    if metric not in METRICS:
+        raise ValueError(f"metric must be one of {', '.join(map(repr, METRICS))}; got {metric!r}")
+
+
+def _as_float(x) -> torch.Tensor:
+    x = torch.as_tensor(x)
+    return x.detach().to("cpu", torch.float32).reshape(len(x), -1).contiguous()
+
+
+# ---------------------------------------------------------------- exact kNN
+
+def _merge(best_d: torch.Tensor, best_i: torch.Tensor, d: torch.Tensor, col0: int, k: int) -> None:
+    """Fold the block ``d`` (rows = the rows of best_*, columns = points col0...) into the
+    running top-k, in place."""
+    kk = min(k, d.shape[1])
+    v, j = torch.topk(d, kk, dim=1, largest=False, sorted=False)
+    v = torch.cat([best_d, v], 1)
+    i = torch.cat([best_i, j.add_(col0)], 1)
+    v, pos = torch.topk(v, k, dim=1, largest=False, sorted=False)
+    best_d.copy_(v)
+    best_i.copy_(i.gather(1, pos))
+
+
+def knn(x: torch.Tensor, k: int, metric: str = "l2", chunk_size: int | None = None,
+        progress: bool = False) -> tuple[torch.Tensor, torch.Tensor]:
+    """Exact k nearest neighbours of every row of ``x`` among the other rows.
+
+    Returns ``(distances, indices)``, each (N, k), nearest first; a point is never its
+    own neighbour (ties between equal distances are broken arbitrarily). ``metric`` is
+    "l1" or "l2"; ``chunk_size`` is the side of the square blocks (memory grows with
+    its square: 2048 needs about 50 MB of extra memory).
+    """
+    _check_metric(metric)
+    x = _as_float(x)
+    n = len(x)
+    if isinstance(k, bool) or not isinstance(k, int) or not 1 <= k <= n - 1:
+        raise ValueError(f"k must be an integer in [1, {n - 1}] for {n} points; got {k!r}")
+    if x.shape[1] <= KD_TREE_MAX_DIM:
+        return _knn_kd_tree(x, k, metric)
+    block = chunk_size or DEFAULT_BLOCK
+    if block < 1:
+        raise ValueError(f"chunk_size must be a positive integer; got {chunk_size!r}")
+
+    best_d = torch.full((n, k), math.inf)
+    best_i = torch.full((n, k), -1, dtype=torch.long)
+    sq = (x * x).sum(1)
+    starts = list(range(0, n, block))
+    pairs = [(a, b) for a in starts for b in starts if b >= a]
+    from tqdm.auto import tqdm
+
+    for a0, b0 in tqdm(pairs, desc=f"knn {metric}", disable=not progress, leave=False):
+        a1, b1 = min(a0 + block, n), min(b0 + block, n)
+        if metric == "l2":
+            d = _l2_squared_block(x[a0:a1], x[b0:b1], sq[a0:a1], sq[b0:b1])
+        else:
+            d = _l1_block(x[a0:a1], x[b0:b1])
+        if a0 == b0:
+            d.fill_diagonal_(math.inf)  # never your own neighbour
+        _merge(best_d[a0:a1], best_i[a0:a1], d, b0, k)
+        if a0 != b0:
+            _merge(best_d[b0:b1], best_i[b0:b1], d.T.contiguous(), a0, k)
+
+    best_d, order = torch.sort(best_d, dim=1)
+    best_i = best_i.gather(1, order)
+    if metric == "l2":
+        best_d = best_d.sqrt_()
+    return best_d, best_i
+
+
+def _knn_kd_tree(x: torch.Tensor, k: int, metric: str) -> tuple[torch.Tensor, torch.Tensor]:
+    """Exact kNN for low-dimensional points with scikit-learn's KD-tree, self removed."""
+    from sklearn.neighbors import KDTree
+
+    pts = x.double().numpy()
+    tree = KDTree(pts, metric="manhattan" if metric == "l1" else "euclidean")
+    dist, ind = tree.query(pts, k=k + 1)
+    own = ind == np.arange(len(pts))[:, None]
+    # drop the point itself; if a duplicate pushed it out of the list, drop the farthest
+    drop = np.where(own.any(1), own.argmax(1), k)
+    keep = np.ones_like(own)
+    keep[np.arange(len(pts)), drop] = False
+    dist = dist[keep].reshape(len(pts), k)
+    ind = ind[keep].reshape(len(pts), k)
+    return torch.from_numpy(dist).float(), torch.from_numpy(ind).long()
+
+
+# ---------------------------------------------------------------- neighbourhood agreement
+
+def overlap(idx_a: torch.Tensor, idx_b: torch.Tensor, k: int, chunk_size: int = 4096) -> torch.Tensor:
+    """Per point: the fraction of its k nearest in list a that are among its k nearest in list b."""
+    _check_k_lists(idx_a, idx_b, k)
+    out = torch.empty(len(idx_a))
+    for s in range(0, len(idx_a), chunk_size):
+        a, b = idx_a[s:s + chunk_size, :k], idx_b[s:s + chunk_size, :k]
+        out[s:s + chunk_size] = (a.unsqueeze(2) == b.unsqueeze(1)).any(2).sum(1) / k
+    return out
+
+
+def score_at_k(idx_a: torch.Tensor, idx_b: torch.Tensor, k: int) -> float:
+    """The seed's score@k: mean over points of the shared fraction of their k nearest."""
+    return overlap(idx_a, idx_b, k).mean().item()
+
+
+def qnx_curve(idx_a: torch.Tensor, idx_b: torch.Tensor, k_max: int | None = None,
+              chunk_size: int = 1024) -> torch.Tensor:
+    """Q_NX(K) for K = 1..k_max from two kNN lists sorted nearest first.
+
+    A neighbour j of i counts at every K >= max(rank of j in list a, rank in list b), so
+    one histogram of those maxima, summed up, gives the whole curve at once.
+    """
+    k_max = k_max or min(idx_a.shape[1], idx_b.shape[1])
+    _check_k_lists(idx_a, idx_b, k_max)
+    counts = torch.zeros(k_max, dtype=torch.float64)
+    ranks = torch.arange(k_max)
+    for s in range(0, len(idx_a), chunk_size):
+        a, b = idx_a[s:s + chunk_size, :k_max], idx_b[s:s + chunk_size, :k_max]
+        same = a.unsqueeze(2) == b.unsqueeze(1)  # (B, k, k): a's rank r equals b's rank c
+        row, ra, rb = same.nonzero(as_tuple=True)
+        counts += torch.bincount(torch.maximum(ranks[ra], ranks[rb]), minlength=k_max).double()
+    K = torch.arange(1, k_max + 1, dtype=torch.float64)
+    return counts.cumsum(0) / (K * len(idx_a))
+
+
+def rnx_curve(qnx: torch.Tensor, n: int) -> torch.Tensor:
+    """R_NX(K) = ((N-1) Q_NX(K) - K) / (N-1-K): 0 for a random embedding, 1 for a perfect one."""
+    K = torch.arange(1, len(qnx) + 1, dtype=torch.float64)
+    if len(qnx) > n - 2:
+        raise ValueError(f"R_NX needs K <= N-2 = {n - 2}; got a curve of {len(qnx)} values")
+    return ((n - 1) * qnx.double() - K) / (n - 1 - K)
+
+
+def rnx_auc(rnx: torch.Tensor) -> float:
+    """Area under R_NX(K) on a log-K axis: sum_K R_NX(K)/K / sum_K 1/K (over K = 1..len)."""
+    w = 1.0 / torch.arange(1, len(rnx) + 1, dtype=torch.float64)
+    return float((rnx.double() * w).sum() / w.sum())
+
+
+def _check_k_lists(idx_a, idx_b, k):
+    if idx_a.shape[0] != idx_b.shape[0]:
+        raise ValueError(f"the two kNN lists cover different points: {idx_a.shape[0]} and {idx_b.shape[0]} rows")
+    if not 1 <= k <= min(idx_a.shape[1], idx_b.shape[1]):
+        raise ValueError(f"k must be in [1, {min(idx_a.shape[1], idx_b.shape[1])}] for these kNN lists; got {k}")
+
+
+# ---------------------------------------------------------------- trustworthiness and continuity
+
+def _rank_penalties(x_rank: torch.Tensor, nn_rank: torch.Tensor, nn_others: list, k: int,
+                    chunk_size: int) -> list:
+    """For each kNN list in ``nn_others``: the sum over points i of (r(i, j) - k) for each j
+    among i's k nearest in that list but not among its k nearest in the ranking space,
+    where r(i, j) is j's rank (1 = nearest) among all points by their L2 distance to i
+    in ``x_rank``. The distance rows of ``x_rank`` are computed once for all lists."""
+    n = len(x_rank)
+    sq = (x_rank * x_rank).sum(1)
+    totals = [0.0] * len(nn_others)
+    for s in range(0, n, chunk_size):
+        e = min(s + chunk_size, n)
+        d = _l2_squared_block(x_rank[s:e], x_rank, sq[s:e], sq)
+        d[torch.arange(e - s), torch.arange(s, e)] = math.inf
+        mine = nn_rank[s:e, :k]
+        for m, nn_other in enumerate(nn_others):
+            other = nn_other[s:e, :k]
+            intruder = ~(other.unsqueeze(2) == mine.unsqueeze(1)).any(2)  # (B, k)
+            for c in range(k):
+                rows = intruder[:, c].nonzero(as_tuple=True)[0]
+                if len(rows) == 0:
+                    continue
+                dij = d[rows, other[rows, c]]
+                rank = (d[rows] < dij.unsqueeze(1)).sum(1) + 1  # ties: the smallest rank
+                totals[m] += float((rank - k).sum())
+    return totals
+
+
+def _penalty_scale(n: int, k: int) -> float:
+    if k >= n / 2:
+        raise ValueError(f"k must be below N/2 = {n / 2} for trustworthiness; got {k}")
+    return 2.0 / (n * k * (2 * n - 3 * k - 1))
+
+
+def trustworthiness(x: torch.Tensor, y: torch.Tensor, k: int = 5, chunk_size: int = 512) -> float:
+    """How few of each point's k nearest in the embedding ``y`` are strangers in ``x``
+    (Euclidean in both spaces, as scikit-learn's ``trustworthiness``). 1 is perfect."""
+    x, y = _as_float(x), _as_float(y)
+    _, nn_x = knn(x, k)
+    _, nn_y = knn(y, k)
+    return 1.0 - _penalty_scale(len(x), k) * _rank_penalties(x, nn_x, [nn_y], k, chunk_size)[0]
+
+
+def continuity(x: torch.Tensor, y: torch.Tensor, k: int = 5, chunk_size: int = 512) -> float:
+    """How few of each point's k nearest in ``x`` are lost (pushed far) in the embedding ``y``;
+    the mirror image of trustworthiness. 1 is perfect."""
+    return trustworthiness(y, x, k, chunk_size)
+
+
+def trust_and_continuity(x: torch.Tensor, embeddings: dict, k: int = 5, nn_x: torch.Tensor | None = None,
+                         chunk_size: int = 512) -> dict:
+    """Trustworthiness and continuity of several embeddings of the same points, sharing
+    the kNN of ``x`` (pass ``nn_x``, the L2 kNN lists, if you already have them).
+    Returns {name: {"trustworthiness": T, "continuity": C}}."""
+    x = _as_float(x)
+    nn_x = knn(x, k)[1] if nn_x is None else nn_x
+    scale = _penalty_scale(len(x), k)
+    ys = {name: _as_float(y) for name, y in embeddings.items()}
+    nn_ys = {name: knn(y, k)[1] for name, y in ys.items()}
+    t = _rank_penalties(x, nn_x, list(nn_ys.values()), k, chunk_size)
+    return {name: {"trustworthiness": 1.0 - scale * t[m],
+                   "continuity": 1.0 - scale * _rank_penalties(ys[name], nn_ys[name], [nn_x], k, chunk_size)[0]}
+            for m, name in enumerate(ys)}

@@ -1,0 +1,63 @@
+"""course_lib.autoencoders: the seed's shapes, and fit_many = training each model alone."""
+import copy
+
+import pytest
+import torch
+
+from course_lib import autoencoders as ae
+
+
+def test_shapes_and_parameter_counts():
+    for kind in ae.KINDS:
+        model = ae.make_autoencoder(kind)
+        x = torch.rand(7, 1, 28, 28)
+        assert model.encode(x).shape == (7, 2)
+        assert model(x).shape == (7, 784)
+        sizes = (784, 128, 64, 12, 2)
+        per_side = sum(a * b + b for a, b in zip(sizes[:-1], sizes[1:]))
+        per_side += sum(a * b + a for a, b in zip(sizes[:-1], sizes[1:]))  # mirrored decoder
+        assert sum(p.numel() for p in model.parameters()) == per_side
+    relu = ae.make_autoencoder("relu")
+    assert isinstance(relu.decoder[-1], torch.nn.Tanh)
+    assert not any(isinstance(m, (torch.nn.ReLU, torch.nn.Tanh)) for m in ae.make_autoencoder("linear").modules())
+    with pytest.raises(ValueError, match="kind"):
+        ae.make_autoencoder("sigmoid")
+
+
+def test_fit_many_equals_training_each_alone():
+    torch.manual_seed(0)
+    x = torch.rand(300, 784)
+    kinds, losses = ["linear", "relu", "relu", "linear"], ["l1", "mse", "l1", "mse"]
+    models = [ae.make_autoencoder(k) for k in kinds]
+    alone = [copy.deepcopy(m) for m in models]
+    histories = ae.fit_many(models, losses, x, epochs=2, batch_size=50, lr=1e-3, weight_decay=1e-3, seed=5,
+                            progress=False)
+    for model, ref, loss, history in zip(models, alone, losses, histories):
+        ref_history = ae.fit_one_by_one(ref, loss, x, epochs=2, batch_size=50, lr=1e-3, weight_decay=1e-3, seed=5)
+        for p, q in zip(model.parameters(), ref.parameters()):
+            assert torch.allclose(p, q, atol=1e-5)
+        assert history.column("train_loss") == pytest.approx(ref_history.column("train_loss"), rel=1e-5)
+        assert history.column("train_loss")[1] < history.column("train_loss")[0]
+
+
+def test_fit_many_is_deterministic():
+    x = torch.rand(200, 784)
+    runs = []
+    for _ in range(2):
+        torch.manual_seed(1)
+        models = [ae.make_autoencoder("relu"), ae.make_autoencoder("linear")]
+        ae.fit_many(models, ["mse", "l1"], x, epochs=1, batch_size=40, seed=2, progress=False)
+        runs.append(torch.cat([p.flatten() for m in models for p in m.parameters()]))
+    assert torch.equal(runs[0], runs[1])
+
+
+def test_fit_many_rejects_bad_arguments():
+    models = [ae.make_autoencoder("relu")]
+    x = torch.rand(20, 784)
+    with pytest.raises(ValueError, match="loss"):
+        ae.fit_many(models, ["huber"], x, epochs=1, progress=False)
+    with pytest.raises(ValueError, match="one loss per model"):
+        ae.fit_many(models, ["l1", "mse"], x, epochs=1, progress=False)
+    with pytest.raises(ValueError, match="one shape"):
+        ae.fit_many(models + [ae.make_autoencoder("relu", (784, 32, 2))], ["l1", "l1"], x, epochs=1,
+                    progress=False)

@@ -1,0 +1,107 @@
+"""course_lib.neighbours against scikit-learn, and the scores on cases with known answers."""
+import numpy as np
+import pytest
+import torch
+from sklearn.decomposition import PCA
+from sklearn.manifold import trustworthiness as sk_trustworthiness
+from sklearn.neighbors import NearestNeighbors
+
+from course_lib import data, neighbours as nb
+
+
+@pytest.fixture(scope="module")
+def pixels():
+    return data.load("mnist-sample", "train").flat()[:2000]
+
+
+@pytest.mark.parametrize("metric, sk_metric", [("l2", "euclidean"), ("l1", "manhattan")])
+def test_knn_matches_sklearn(pixels, metric, sk_metric):
+    k = 25
+    # a block size that leaves a ragged last block, so off-diagonal and transposed blocks are both used
+    dist, ind = nb.knn(pixels, k, metric, chunk_size=700)
+    ref = NearestNeighbors(n_neighbors=k + 1, metric=sk_metric).fit(pixels.double().numpy())
+    ref_d, ref_i = ref.kneighbors()  # the training points, each without itself
+    ref_d, ref_i = ref_d[:, :k + 1], ref_i[:, :k + 1]
+    assert dist.shape == ind.shape == (len(pixels), k)
+    assert np.allclose(dist.numpy(), ref_d[:, :k], atol=1e-3)  # same sorted distances, nearest first
+    # same neighbour sets wherever the k-th and (k+1)-th distances are not tied
+    clear = (ref_d[:, k] - ref_d[:, k - 1]) > 1e-3
+    assert clear.mean() > 0.9
+    same = [set(a) == set(b) for a, b in zip(ind.numpy()[clear], ref_i[clear, :k])]
+    assert all(same)
+
+
+def test_knn_excludes_self_even_with_duplicates():
+    x = torch.rand(300, 20)
+    x[1] = x[0]  # an exact duplicate
+    for metric in nb.METRICS:
+        dist, ind = nb.knn(x, 10, metric, chunk_size=64)
+        assert not (ind == torch.arange(300).unsqueeze(1)).any()
+        assert (dist[:, 1:] >= dist[:, :-1]).all()
+        assert {ind[0, 0].item(), ind[1, 0].item()} == {1, 0}
+        assert dist[0, 0].item() < 1e-3
+
+
+@pytest.mark.parametrize("metric, sk_metric", [("l2", "euclidean"), ("l1", "manhattan")])
+def test_knn_low_dimensional_path(metric, sk_metric):
+    y = torch.randn(1500, 2)
+    dist, ind = nb.knn(y, 15, metric)
+    ref_d, ref_i = NearestNeighbors(n_neighbors=15, metric=sk_metric).fit(y.double().numpy()).kneighbors()
+    assert np.allclose(dist.numpy(), ref_d, atol=1e-5)
+    assert (ind.numpy() == ref_i).mean() > 0.999
+
+
+def test_knn_rejects_bad_arguments():
+    x = torch.rand(50, 5)
+    with pytest.raises(ValueError, match="metric"):
+        nb.knn(x, 5, "cosine")
+    with pytest.raises(ValueError, match="k must be"):
+        nb.knn(x, 50)
+
+
+def test_score_at_k_perfect_and_random():
+    n, k = 1000, 10
+    x = torch.randn(n, 10)
+    _, nn_x = nb.knn(x, 50)
+    assert nb.score_at_k(nn_x, nn_x, k) == 1.0
+    _, nn_random = nb.knn(torch.randn(n, 2), 50)  # an embedding that ignores x
+    score = nb.score_at_k(nn_x, nn_random, k)
+    assert abs(score - k / (n - 1)) < 0.005
+
+
+def test_score_at_k_hand_made():
+    a = torch.tensor([[1, 2, 3], [0, 2, 3], [0, 1, 3], [0, 1, 2]])
+    b = torch.tensor([[3, 2, 1], [2, 3, 0], [3, 1, 0], [1, 2, 0]])  # same sets, other order
+    assert nb.score_at_k(a, b, 3) == 1.0
+    assert nb.overlap(a, b, 1).tolist() == [0.0, 0.0, 0.0, 0.0]
+    assert nb.overlap(a, b, 2).tolist() == [0.5, 0.5, 0.5, 0.5]
+
+
+def test_qnx_and_rnx(pixels):
+    x = pixels[:800]
+    y = torch.from_numpy(PCA(2, random_state=0).fit_transform(x.numpy()))
+    _, nn_x = nb.knn(x, 40)
+    _, nn_y = nb.knn(y, 40)
+    q = nb.qnx_curve(nn_x, nn_y)
+    for k in (1, 5, 10, 40):
+        assert abs(q[k - 1].item() - nb.score_at_k(nn_x, nn_y, k)) < 1e-6
+    assert torch.allclose(nb.rnx_curve(nb.qnx_curve(nn_x, nn_x), len(x)), torch.ones(40, dtype=torch.float64))
+    assert abs(nb.rnx_auc(torch.ones(40)) - 1.0) < 1e-12
+    _, nn_random = nb.knn(torch.randn(len(x), 2), 40)
+    r = nb.rnx_curve(nb.qnx_curve(nn_x, nn_random), len(x))
+    assert abs(nb.rnx_auc(r)) < 0.02
+    assert 0.0 < nb.rnx_auc(nb.rnx_curve(q, len(x))) < 1.0
+
+
+def test_trustworthiness_and_continuity_match_sklearn(pixels):
+    x = pixels[:1500]
+    pca = PCA(2, random_state=0).fit_transform(x.numpy())
+    noise = np.random.default_rng(0).normal(size=(len(x), 2))
+    for y in (pca, noise):
+        ours = nb.trustworthiness(x, torch.from_numpy(y), k=5)
+        assert abs(ours - sk_trustworthiness(x.numpy(), y, n_neighbors=5)) < 1e-6
+        mirror = nb.continuity(x, torch.from_numpy(y), k=5)
+        assert abs(mirror - sk_trustworthiness(y, x.numpy(), n_neighbors=5)) < 1e-6
+    both = nb.trust_and_continuity(x, {"pca": torch.from_numpy(pca)}, k=5)["pca"]
+    assert abs(both["trustworthiness"] - nb.trustworthiness(x, torch.from_numpy(pca), 5)) < 1e-12
+    assert abs(both["continuity"] - nb.continuity(x, torch.from_numpy(pca), 5)) < 1e-12
