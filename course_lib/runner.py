@@ -41,12 +41,12 @@ KERNEL = "mnist-course"
 # The metrics each notebook's summary line, summary.csv and index.html show, in order
 # (those its metrics.json has; a notebook not listed shows its first few numbers).
 HEADLINES = {
-    "01_pixel_similarity": ("acc_l2", "acc_l1"),
-    "02_mlp_classifier": ("mlp_test_acc",),
-    "03_autoencoder": ("mse_2d",),
-    "04_vae_visualisation": ("test_elbo",),
-    "05_neighbourhood_preservation": ("score10_relu_mse",),
-    "06_transformer_dataset_similarity": ("speedup_patch_vs_pixel",),
+    "01_pixel_similarity": ("acc_l1", "acc_l2", "acc_1nn"),
+    "02_mlp_classifier": ("mlp_test_acc", "cnn_test_acc", "train_seconds"),
+    "03_autoencoder": ("mse_2d", "pca_mse_2d", "seed_dim3_mse"),
+    "04_vae_visualisation": ("test_elbo", "recon_mse", "knn5_acc_vae", "auc_chained"),
+    "05_neighbourhood_preservation": ("score10_relu_mse", "score10_linear_mse", "knn_seconds"),
+    "06_transformer_dataset_similarity": ("speedup_patch_vs_pixel", "p_value_patch_tokens", "p_value_uci"),
 }
 MAX_HEADLINES = 4
 PROFILE_ENTRY_KEYS = {"budget_s", "parameters"}
