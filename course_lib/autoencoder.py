@@ -97,7 +97,7 @@ def pca_mse(x_train: torch.Tensor, x_test: torch.Tensor, dims, seed: int = 0) ->
     xtr = x_train.reshape(len(x_train), -1).double().numpy()
     xte = x_test.reshape(len(x_test), -1).double().numpy()
     kmax = max(dims)
-    pca = PCA(n_components=kmax, svd_solver="full", random_state=seed).fit(xtr)
+    pca = PCA(n_components=kmax, svd_solver="covariance_eigh", random_state=seed).fit(xtr)
     centred = xte - pca.mean_
     result = {}
     for k in dims:
