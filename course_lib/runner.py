@@ -45,7 +45,7 @@ HEADLINES = {
     "02_mlp_classifier": ("mlp_test_acc", "cnn_test_acc", "train_seconds"),
     "03_autoencoder": ("mse_2d", "pca_mse_2d", "seed_dim3_mse"),
     "04_vae_visualisation": ("test_elbo", "recon_mse", "knn5_acc_vae", "auc_chained"),
-    "05_neighbourhood_preservation": ("score10_relu_mse", "score10_linear_mse", "knn_seconds"),
+    "05_neighbourhood_preservation": ("score10_relu_mse", "np_vs_relu_mse_score10", "knn_seconds"),
     "06_transformer_dataset_similarity": ("speedup_patch_vs_pixel", "p_value_patch_tokens", "p_value_uci"),
 }
 MAX_HEADLINES = 4
