@@ -52,10 +52,14 @@ def _numba_l1_kernel():
     global _L1_KERNEL
     if _L1_KERNEL is None:
         try:
+            import numba
             from numba import njit, prange
         except ImportError:  # numba is optional: torch.cdist is the fallback
             _L1_KERNEL = False
             return _L1_KERNEL
+        # numba's own thread pool, not OpenMP: a second OpenMP runtime in the process
+        # leaves spinning threads that slow every later torch operation many times over
+        numba.config.THREADING_LAYER = "workqueue"
 
         @njit(parallel=True, fastmath=True, cache=True)
         def l1_block(a, b, out):  # pragma: no cover - compiled
