@@ -227,10 +227,20 @@ def _execute_one(name: str, out_nb: Path, params: dict, log_path: Path, budget: 
 
 def headlines(name: str, metrics: dict) -> dict:
     """The notebook's headline metrics (see HEADLINES), else its first few scalar numbers."""
+    def scalar(v):
+        return isinstance(v, (int, float, str)) and not isinstance(v, bool)
+
     keys = [k for k in HEADLINES.get(name, ()) if k in metrics]
     if not keys:
-        keys = [k for k, v in metrics.items() if isinstance(v, (int, float)) and not isinstance(v, bool)]
-    return {k: metrics[k] for k in keys[:MAX_HEADLINES]}
+        keys = [k for k, v in metrics.items() if scalar(v) and not isinstance(v, str)]
+    chosen = {}
+    for k in keys[:MAX_HEADLINES]:
+        v = metrics[k]
+        if isinstance(v, dict):  # a small table of numbers, e.g. {"l1": 2.2, "l2": 0.04}: one entry each
+            chosen.update({f"{k}.{sub}": x for sub, x in list(v.items())[:3] if scalar(x)})
+        elif scalar(v) or v is None:
+            chosen[k] = v
+    return chosen
 
 
 def format_value(value) -> str:
