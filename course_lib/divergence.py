@@ -1,6 +1,7 @@
 """How different are two samples? Two distances and a permutation test to calibrate them.
 
-- :func:`code_kl`: histogram each code dimension over fixed bins, smooth the counts
+- :func:`code_kl`: histogram each code dimension over fixed bins (equal bins of [0, 1],
+  or :func:`quantile_edges` of the pooled codes), smooth the counts
   (a pseudo-count in every bin, so an empty bin never makes the divergence infinite),
   and average KL(P || Q) over the dimensions. :func:`kl_divergence` is the KL of two
   count vectors; the tests check it against ``scipy.stats.entropy``.
@@ -25,18 +26,34 @@ from typing import Callable
 import torch
 
 
-def histograms(codes: torch.Tensor, bins: int = 10, low: float = 0.0, high: float = 1.0) -> torch.Tensor:
+def _columns(codes) -> torch.Tensor:
+    codes = torch.as_tensor(codes, dtype=torch.float64)
+    return codes[:, None] if codes.ndim == 1 else codes
+
+
+def histograms(codes: torch.Tensor, bins: int = 10, low: float = 0.0, high: float = 1.0,
+               edges: torch.Tensor | None = None) -> torch.Tensor:
     """Counts of each code dimension over ``bins`` equal bins of [low, high]: (D, bins).
 
-    Values outside the range fall into the first or last bin.
+    Values outside the range fall into the first or last bin. ``edges`` (D, bins - 1), the
+    inner bin edges of each dimension, replaces the equal bins (see :func:`quantile_edges`).
     """
-    codes = torch.as_tensor(codes, dtype=torch.float64)
-    if codes.ndim == 1:
-        codes = codes[:, None]
-    edges = torch.linspace(low, high, bins + 1, dtype=torch.float64)[1:-1]
-    which = torch.bucketize(codes.T.contiguous(), edges, right=True)  # (D, N) bin index per value
-    counts = torch.zeros(codes.shape[1], bins, dtype=torch.float64)
+    codes = _columns(codes)
+    if edges is None:
+        edges = torch.linspace(low, high, bins + 1, dtype=torch.float64)[1:-1].expand(codes.shape[1], -1)
+    edges = torch.as_tensor(edges, dtype=torch.float64)
+    which = torch.stack([torch.bucketize(codes[:, d].contiguous(), edges[d].contiguous(), right=True)
+                         for d in range(codes.shape[1])])  # (D, N) bin index per value
+    counts = torch.zeros(codes.shape[1], edges.shape[1] + 1, dtype=torch.float64)
     return counts.scatter_add_(1, which, torch.ones_like(which, dtype=torch.float64))
+
+
+def quantile_edges(codes: torch.Tensor, bins: int = 10) -> torch.Tensor:
+    """Inner edges (D, bins - 1) that cut each dimension of ``codes`` into ``bins`` equally
+    full bins. Computed on the pooled P and Q they stay the same for every re-split of a
+    permutation test, so the test remains exact."""
+    q = torch.linspace(0, 1, bins + 1, dtype=torch.float64)[1:-1]
+    return torch.quantile(_columns(codes), q, dim=0).T.contiguous()
 
 
 def smoothed(counts: torch.Tensor, pseudo_count: float = 1.0) -> torch.Tensor:
@@ -51,9 +68,12 @@ def kl_divergence(p_counts: torch.Tensor, q_counts: torch.Tensor, pseudo_count: 
     return (p * (p.log() - q.log())).sum(-1)
 
 
-def code_kl(codes_p: torch.Tensor, codes_q: torch.Tensor, bins: int = 10, pseudo_count: float = 1.0) -> float:
-    """Mean over code dimensions of KL(P || Q) between the dimension's histograms."""
-    return kl_divergence(histograms(codes_p, bins), histograms(codes_q, bins), pseudo_count).mean().item()
+def code_kl(codes_p: torch.Tensor, codes_q: torch.Tensor, bins: int = 10, pseudo_count: float = 1.0,
+            edges: torch.Tensor | None = None) -> float:
+    """Mean over code dimensions of KL(P || Q) between the dimension's histograms
+    (equal bins of [0, 1], or the given ``edges``)."""
+    return kl_divergence(histograms(codes_p, bins, edges=edges), histograms(codes_q, bins, edges=edges),
+                         pseudo_count).mean().item()
 
 
 def median_bandwidth(z: torch.Tensor, max_points: int = 4000) -> float:

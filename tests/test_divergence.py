@@ -35,6 +35,18 @@ def test_code_kl_averages_the_per_dimension_kl():
     assert divergence.code_kl(a, b, bins=8) == pytest.approx(np.mean(per_dim), rel=1e-10)
 
 
+def test_quantile_edges_fill_the_bins_evenly_and_code_kl_uses_them():
+    g = torch.Generator().manual_seed(5)
+    pooled = torch.cat([torch.rand(600, 2, generator=g) ** 4, 0.95 + 0.05 * torch.rand(400, 2, generator=g)])
+    edges = divergence.quantile_edges(pooled, bins=5)
+    assert edges.shape == (2, 4)
+    assert divergence.histograms(pooled, edges=edges).tolist() == [[200.0] * 5] * 2
+    a, b = pooled[:500], pooled[500:]
+    ref = np.mean([stats.entropy(np.histogram(a[:, d], np.r_[-np.inf, edges[d].numpy(), np.inf])[0] + 1.0,
+                                 np.histogram(b[:, d], np.r_[-np.inf, edges[d].numpy(), np.inf])[0] + 1.0) for d in range(2)])
+    assert divergence.code_kl(a, b, edges=edges) == pytest.approx(ref, rel=1e-10)
+
+
 def test_median_bandwidth_is_the_median_pairwise_distance():
     z = torch.randn(50, 4, generator=torch.Generator().manual_seed(1))
     from scipy.spatial.distance import pdist

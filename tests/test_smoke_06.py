@@ -17,7 +17,9 @@ def test_06_records_every_key_the_issue_names(smoke_metrics):
 
 def test_06_distance_grows_with_contamination(smoke_metrics):
     m = smoke_metrics(NAME)
-    assert m["kl_by_fraction"]["1.0"] > m["kl_by_fraction"]["0.0"]
+    # the seed's equal bins can miss a code crowded into one bin (then both are 0): never less
+    assert m["kl_by_fraction"]["1.0"] >= m["kl_by_fraction"]["0.0"]
+    assert m["kl_quantile_by_fraction"]["1.0"] > m["kl_quantile_by_fraction"]["0.0"]
     assert m["mmd_by_fraction"]["1.0"] > m["mmd_by_fraction"]["0.0"]
     assert m["mmd_codes_by_fraction"]["1.0"] > m["mmd_codes_by_fraction"]["0.0"]
     # an image of pure noise in every item of Q is plain to see on raw pixels, even at smoke size
