@@ -99,8 +99,8 @@ class Stacked:
         last = len(self.weights) - 1
         for i, (w, b) in enumerate(zip(self.weights, self.biases)):
             h = torch.baddbmm(b, h, w)
-            if i == last:
-                h = torch.where(self.relu, torch.tanh(h), h) if self.relu.any() else h
+            if i == last:  # tanh on the ReLU models' outputs only
+                h = torch.stack([torch.tanh(h[m]) if r else h[m] for m, r in enumerate(self.relu.flatten().tolist())])
             elif i != self.n_enc - 1:  # no activation on the code itself
                 h = torch.maximum(h, self.floor)
         return h
@@ -132,7 +132,6 @@ def fit_many(models: list, losses: list, x: torch.Tensor, *, epochs: int, batch_
             raise ValueError(f"each loss must be one of {', '.join(map(repr, LOSSES))}; got {name!r}")
     x = x.reshape(len(x), -1)
     stack = Stacked(models)
-    l1_mask = torch.tensor([name == "l1" for name in losses], device=x.device)
     opt = torch.optim.Adam(stack.parameters(), lr=lr, weight_decay=weight_decay, fused=True)
     generator = torch.Generator().manual_seed(seed)
     histories = [History() for _ in models]
@@ -144,8 +143,8 @@ def fit_many(models: list, losses: list, x: torch.Tensor, *, epochs: int, batch_
         for idx in batches(len(x), batch_size, generator):
             xb = x[idx]
             diff = stack.forward(xb) - xb
-            loss_each = torch.where(l1_mask, diff.abs().mean(dim=(1, 2)),  # (models,): each
-                                    diff.square().mean(dim=(1, 2)))      # model's own mean loss
+            loss_each = torch.stack([d.abs().mean() if name == "l1" else d.square().mean()  # each model's
+                                     for d, name in zip(diff, losses)])                    # own mean loss
             opt.zero_grad(set_to_none=True)
             loss_each.sum().backward()  # the sum's gradient w.r.t. model i is model i's own
             opt.step()

@@ -1,0 +1,58 @@
+"""Checks on the smoke run of 05_neighbourhood_preservation that can fail."""
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+NAME = "05_neighbourhood_preservation"
+PLAIN = ("linear_l1", "linear_mse", "relu_l1", "relu_mse")
+
+
+@pytest.fixture(scope="module")
+def m(smoke_metrics):
+    return smoke_metrics(NAME)
+
+
+def test_headline_and_tables_are_complete(m):
+    assert m["score10_relu_mse"] == m["score_at_k"]["relu_mse"]["l1"]["10"]
+    for name in PLAIN + ("np_ae", "pca"):
+        for metric in ("l1", "l2"):
+            scores = m["score_at_k"][name][metric]
+            assert set(scores) == {"5", "10", "20", "50"}
+            assert all(0.0 <= v <= 1.0 for v in scores.values())
+            assert len(m["per_label_score20"][name][metric]) == 10
+            change = m["label_agreement"][name][metric]["10"]
+            assert abs(change["encoded"] - change["original"] - change["change"]) < 1e-9
+        assert 0.0 < m["trustworthiness"][name] <= 1.0
+        assert 0.0 < m["continuity"][name] <= 1.0
+        assert -0.1 < m["rnx_auc"][name] <= 1.0
+    assert m["knn_seconds"]["l1"] > 0 and m["knn_seconds"]["l2"] > 0
+    assert m["train_seconds_per_model_epoch"] > 0
+
+
+def test_maps_beat_chance(m):
+    chance = 10 / (m["n"] - 1)
+    for name in ("relu_mse", "np_ae", "pca", "tsne"):
+        assert m["score_at_k"][name]["l2"]["10"] > 1.5 * chance
+        assert m["rnx_auc"][name] > 0.0
+
+
+def test_baselines_in_the_expected_order(m):
+    # t-SNE is built to keep neighbourhoods; PCA is only the best linear projection
+    assert m["score_at_k"]["pca"]["l1"]["10"] < m["score_at_k"]["tsne"]["l1"]["10"]
+    assert m["trustworthiness"]["pca"] < m["trustworthiness"]["tsne"]
+    assert m["rnx_auc"]["pca"] < m["rnx_auc"]["tsne"]
+
+
+def test_neighbour_term_beats_the_plain_autoencoder(m):
+    assert m["score_at_k"]["np_ae"]["l1"]["10"] > m["score10_relu_mse"]
+    assert m["trustworthiness"]["np_ae"] > m["trustworthiness"]["relu_mse"]
+    assert m["np_vs_relu_mse_score10"] > 1.0
+
+
+def test_embeddings_artifact(m):
+    smoke = Path(__file__).resolve().parents[1] / "runs" / "smoke"  # where smoke_metrics ran it
+    with np.load(smoke / NAME / "embeddings.npz") as z:
+        assert len(z["indices"]) == m["n"]
+        for name in PLAIN + ("np_ae", "pca", "tsne"):
+            assert z[name].shape == (m["n"], 2)
