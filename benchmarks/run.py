@@ -431,6 +431,20 @@ def main(argv=None) -> int:
     load_before = os.getloadavg()
     started = time.perf_counter()
     body = []
+
+    def write(done: bool) -> None:
+        """The report so far (rewritten after every section, so a stopped run keeps what it measured)."""
+        stamp = datetime.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z")
+        finished = sum(1 for line in body if line.startswith("## "))
+        state = "" if done else f" (stopped or still running: {finished} of {len(chosen)} sections so far)"
+        head = [f"# Benchmarks{' (quick)' if args.quick else ''}", "",
+                f"Written by `python benchmarks/run.py{' --quick' if args.quick else ''}"
+                f"{f' --threads {args.threads}' if args.threads != 2 else ''}` on {stamp} "
+                f"in {time.perf_counter() - started:.0f} s{state}. Every comparison ran side by side in one process.", ""]
+        text = "\n".join(head + machine_lines(args, load_before) + [""] + body)
+        if output is not None:
+            output.write_text(text)
+
     for key in chosen:
         title, fn = SECTIONS[key]
         print(f"[{key}] {title} ...", flush=True)
@@ -441,13 +455,9 @@ def main(argv=None) -> int:
             lines = [f"*Skipped: {why}.*"]
         body += [f"## {title}", ""] + lines + [""]
         print("\n".join(lines), f"\n({time.perf_counter() - t0:.0f}s)\n", flush=True)
-    stamp = datetime.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z")
-    head = [f"# Benchmarks{' (quick)' if args.quick else ''}", "",
-            f"Written by `python benchmarks/run.py{' --quick' if args.quick else ''}` on {stamp} "
-            f"in {time.perf_counter() - started:.0f} s. Every comparison ran side by side in one process.", ""]
-    text = "\n".join(head + machine_lines(args, load_before) + [""] + body)
+        write(done=False)
+    write(done=True)
     if output is not None:
-        output.write_text(text)
         print(f"wrote {output}")
     return 0
 
