@@ -265,9 +265,12 @@ def _rank_penalties(x_rank: torch.Tensor, nn_rank: torch.Tensor, nn_others: list
                 rows = intruder[:, c].nonzero(as_tuple=True)[0]
                 if len(rows) == 0:
                     continue
-                dij = d[rows, other[rows, c]]
-                rank = (d[rows] < dij.unsqueeze(1)).sum(1) + 1  # ties: the smallest rank
-                totals[m] += float((rank - k).sum())
+                j = other[rows, c]
+                dij = d[rows, j].unsqueeze(1)
+                # rank 1 = nearest; equal distances are ordered by index (a collapsed map has many)
+                closer = (d[rows] < dij) | ((d[rows] == dij) & (torch.arange(n) < j.unsqueeze(1)))
+                rank = closer.sum(1) + 1
+                totals[m] += float((rank - k).clamp(min=0).sum())  # only ranks beyond k count
     return totals
 
 

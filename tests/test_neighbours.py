@@ -105,3 +105,11 @@ def test_trustworthiness_and_continuity_match_sklearn(pixels):
     both = nb.trust_and_continuity(x, {"pca": torch.from_numpy(pca)}, k=5)["pca"]
     assert abs(both["trustworthiness"] - nb.trustworthiness(x, torch.from_numpy(pca), 5)) < 1e-12
     assert abs(both["continuity"] - nb.continuity(x, torch.from_numpy(pca), 5)) < 1e-12
+
+
+def test_trustworthiness_of_a_collapsed_map_stays_in_range(pixels):
+    x = pixels[:500]
+    y = torch.zeros(len(x), 2)  # every image on one point: all distances tie
+    t = nb.trust_and_continuity(x, {"collapsed": y}, k=5)["collapsed"]
+    assert 0.0 <= t["trustworthiness"] <= 1.0 and 0.0 <= t["continuity"] <= 1.0
+    assert abs(t["continuity"] - sk_trustworthiness(y.numpy(), x.numpy(), n_neighbors=5)) < 0.05
