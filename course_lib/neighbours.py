@@ -112,7 +112,12 @@ def _as_float(x) -> torch.Tensor:
 def _merge(best_d: torch.Tensor, best_i: torch.Tensor, d: torch.Tensor, col0: int, k: int) -> None:
     """Fold the block ``d`` (rows = the rows of best_*, columns = points col0...) into the
     running top-k, in place."""
-    kk = min(k, d.shape[1])
+    # only entries below a row's current k-th best can enter its list: once the lists fill
+    # up, few do, and a top-k with a small k is much cheaper than one with k = 200
+    bound = best_d.max(dim=1, keepdim=True).values
+    kk = min(k, d.shape[1], int((d < bound).sum(dim=1).max()))
+    if kk == 0:
+        return
     v, j = torch.topk(d, kk, dim=1, largest=False, sorted=False)
     v = torch.cat([best_d, v], 1)
     i = torch.cat([best_i, j.add_(col0)], 1)
