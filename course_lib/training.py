@@ -1,8 +1,10 @@
 """Training over in-memory tensors: mini-batches, a fit loop and a learning-rate finder.
 
 There is no per-item ``Dataset``: the whole training set is one tensor on the device
-and a batch is a slice of a shuffled index. On MNIST-sized data this is many times
-faster than a ``DataLoader`` (benchmarks/ measures it).
+and a batch is a slice of a shuffled index, with no collation of single items. For the
+course's small MLPs that saves little next to the model's own work (benchmarks/RESULTS.md
+measures the ratio against a DataLoader loop); its real gains are simplicity and
+reproducible shuffling from one generator.
 
 ``fit`` takes a ``loss_fn(model, xb, yb) -> scalar`` so the same loop trains a
 classifier, an autoencoder or a VAE; the notebook writes the loss it teaches.

@@ -67,6 +67,13 @@ def test_course_data_overrides_the_name(monkeypatch):
     assert data.load("mnist", "train").name == "uci-digits"
 
 
+def test_exact_ignores_the_override(monkeypatch):
+    """A notebook's second dataset (e.g. 06 comparing MNIST with UCI digits) must stay what it asked for."""
+    monkeypatch.setenv("COURSE_DATA", "mnist-sample")
+    assert data.load("uci-digits", "test", exact=True).name == "uci-digits"
+    assert data.load("uci-digits", "test").name == "mnist-sample"
+
+
 def test_unknown_name_lists_the_valid_ones():
     with pytest.raises(ValueError) as err:
         data.load("mnits")
