@@ -159,11 +159,11 @@ FOUR = [("linear", "l1"), ("linear", "mse"), ("relu", "l1"), ("relu", "mse")]
 
 def bench_autoencoders(args) -> list[str]:
     try:
-        from course_lib import autoencoders
+        from course_lib import stacked_autoencoders
     except ImportError as err:
-        raise Skip(f"course_lib.autoencoders is not there yet ({err})") from None
-    if not hasattr(autoencoders, "make_autoencoder"):
-        raise Skip("course_lib.autoencoders has no make_autoencoder yet")
+        raise Skip(f"course_lib.stacked_autoencoders is not there yet ({err})") from None
+    if not hasattr(stacked_autoencoders, "make_autoencoder"):
+        raise Skip("course_lib.stacked_autoencoders has no make_autoencoder yet")
     n = 4_000 if args.quick else 60_000
     x, y, source = images(n, args.dataset)
     losses = {"l1": nn.functional.l1_loss, "mse": nn.functional.mse_loss}
@@ -174,30 +174,30 @@ def bench_autoencoders(args) -> list[str]:
     def seeds():
         for activation, loss in FOUR:
             torch.manual_seed(0)
-            model = autoencoders.make_autoencoder(activation)
+            model = stacked_autoencoders.make_autoencoder(activation)
             seed_loop(model, lambda m, xb: losses[loss](m(xb), xb), x, y, 100, adam(model))
 
     def ours_fit():
         for activation, loss in FOUR:
             torch.manual_seed(0)
-            model = autoencoders.make_autoencoder(activation)
+            model = stacked_autoencoders.make_autoencoder(activation)
             training.fit(model, lambda m, xb, yb: losses[loss](m(xb), xb), x, epochs=1, batch_size=100,
                          optimizer=adam(model), progress=False)
 
     fns, names = [seeds, ours_fit], ["seed: four per-item DataLoader loops", "ours: four `training.fit` calls"]
-    fit_many = getattr(autoencoders, "fit_many", None)
+    fit_many = getattr(stacked_autoencoders, "fit_many", None)
     if fit_many is not None:
         def ours_many():
             torch.manual_seed(0)
-            models = [autoencoders.make_autoencoder(activation) for activation, _ in FOUR]
+            models = [stacked_autoencoders.make_autoencoder(activation) for activation, _ in FOUR]
             fit_many(models, [loss for _, loss in FOUR], x, epochs=1, batch_size=100, lr=1e-3, weight_decay=1e-3,
                      seed=0, progress=False)
 
         fns.append(ours_many)
-        names.append("ours: `autoencoders.fit_many` (the four stacked, one step for all)")
+        names.append("ours: `stacked_autoencoders.fit_many` (the four stacked, one step for all)")
     times, _ = best_of(args.repeats, *fns)
     rows = [[names[0], times[0], "1"]] + [[name, t, speedup(times[0], t)] for name, t in zip(names[1:], times[1:])]
-    note = [] if fit_many is not None else ["", "`autoencoders.fit_many` was not there yet: only `training.fit` is timed."]
+    note = [] if fit_many is not None else ["", "`stacked_autoencoders.fit_many` was not there yet: only `training.fit` is timed."]
     return ([f"Data: {source}. One epoch of all four models (linear/relu x L1/MSE), batch 100, "
              f"Adam lr 1e-3, weight decay 1e-3 (the seed's recipe).", ""]
             + table(["loop", "seconds / epoch (4 models)", "against the seed loop"], rows) + note)

@@ -1,10 +1,10 @@
-"""course_lib.autoencoders: the seed's shapes, and fit_many = training each model alone."""
+"""course_lib.stacked_autoencoders: the seed's shapes, and fit_many = training each model alone."""
 import copy
 
 import pytest
 import torch
 
-from course_lib import autoencoders as ae
+from course_lib import stacked_autoencoders as ae
 
 
 def test_shapes_and_parameter_counts():
