@@ -14,7 +14,7 @@ import os
 import torch
 from torch import nn
 
-from .training import load_checkpoint, save_checkpoint
+from .training import in_batches, load_checkpoint, save_checkpoint
 
 ACTIVATIONS = {"relu": nn.ReLU, "tanh": nn.Tanh, "leaky_relu": nn.LeakyReLU, "elu": nn.ELU}
 CODE_ACTIVATIONS = ("tanh", "none")
@@ -53,24 +53,21 @@ class MLPAutoencoder(nn.Module):
         return self.decode(self.encode(x))
 
 
-@torch.no_grad()
 def codes(model: MLPAutoencoder, x: torch.Tensor, batch_size: int = 4096) -> torch.Tensor:
     """The codes of ``x``, computed in chunks, in eval mode, on the model's device."""
     model.eval()
-    device = next(model.parameters()).device
-    return torch.cat([model.encode(x[i:i + batch_size].to(device)).cpu() for i in range(0, len(x), batch_size)])
+    return in_batches(model.encode, x, batch_size, next(model.parameters()).device)
 
 
-@torch.no_grad()
 def reconstruction_errors(model: MLPAutoencoder, x: torch.Tensor, batch_size: int = 4096) -> torch.Tensor:
     """Per-image mean squared error (per pixel) between ``x`` and its reconstruction."""
     model.eval()
-    device = next(model.parameters()).device
-    out = []
-    for i in range(0, len(x), batch_size):
-        xb = x[i:i + batch_size].to(device).reshape(min(batch_size, len(x) - i), -1)
-        out.append((model(xb) - xb).pow(2).mean(dim=1).cpu())
-    return torch.cat(out)
+
+    def errors(xb: torch.Tensor) -> torch.Tensor:
+        xb = xb.reshape(len(xb), -1)
+        return (model(xb) - xb).pow(2).mean(dim=1)
+
+    return in_batches(errors, x, batch_size, next(model.parameters()).device)
 
 
 def save(path: str | os.PathLike, model: MLPAutoencoder, **extra) -> None:

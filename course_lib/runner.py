@@ -26,6 +26,7 @@ import hashlib
 import json
 import os
 import platform
+import shutil
 import subprocess
 import sys
 import time
@@ -439,6 +440,9 @@ def refresh(only: str | None = None) -> None:
     os.environ["COURSE_DATA"] = "mnist-sample"
     for name in select(only):
         path = NOTEBOOK_DIR / f"{name}.ipynb"
+        # the notebooks' default output_dir: clear it, so no checkpoint of an earlier run is
+        # reloaded and the committed outputs show what a newcomer's first run does
+        shutil.rmtree(ROOT / "runs" / "default" / name, ignore_errors=True)
         t0 = time.perf_counter()
         try:
             papermill.execute_notebook(str(path), str(path), parameters={"progress": False}, kernel_name=KERNEL,

@@ -31,6 +31,14 @@ def batches(n: int, batch_size: int, generator: torch.Generator | None = None, s
         yield order[i:i + batch_size]
 
 
+@torch.no_grad()
+def in_batches(fn: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor, batch_size: int,
+               device: torch.device | str | None = None) -> torch.Tensor:
+    """``fn`` applied to ``x`` a batch at a time (moved to ``device``), without gradients;
+    the results concatenated on the CPU. Put the model in eval mode first."""
+    return torch.cat([fn(x[i:i + batch_size].to(device)).cpu() for i in range(0, len(x), batch_size)])
+
+
 @dataclass
 class History:
     """One row per epoch: ``{"epoch", "train_loss", "seconds", ...evaluation metrics}``."""

@@ -21,6 +21,8 @@ import math
 import torch
 from torch import nn
 
+from .training import in_batches
+
 
 class SinusoidalPositions(nn.Module):
     """Adds the fixed sine/cosine position signal of Vaswani et al. (2017) to tokens.
@@ -125,16 +127,14 @@ class PatchTokenAE(nn.Module):
         return self.decoder(self.encode(x))
 
 
-@torch.no_grad()
 def encode(model: nn.Module, x: torch.Tensor, batch_size: int = 250) -> torch.Tensor:
     """Codes of all rows of ``x`` in eval mode, in batches; returned on the CPU."""
     model.eval()
-    device = next(model.parameters()).device
     # torch's fused inference path for encoder layers is several times slower than the
     # ordinary one for the seed's 1-wide attention heads on a CPU (measured), so switch it off here
     fast = torch.backends.mha.get_fastpath_enabled()
     torch.backends.mha.set_fastpath_enabled(False)
     try:
-        return torch.cat([model.encode(x[i:i + batch_size].to(device)).cpu() for i in range(0, len(x), batch_size)])
+        return in_batches(model.encode, x, batch_size, next(model.parameters()).device)
     finally:
         torch.backends.mha.set_fastpath_enabled(fast)

@@ -11,16 +11,20 @@ from course_lib import runner
 NAMES = list(runner.HEADLINES)
 
 
+def committed(name: str):
+    path = runner.NOTEBOOK_DIR / f"{name}.ipynb"
+    if not path.exists():
+        pytest.fail(f"{path.name} is missing")
+    return nbformat.read(path, as_version=4)
+
+
 def test_all_six_notebooks_are_here():
     assert runner.notebooks() == NAMES
 
 
 @pytest.mark.parametrize("name", NAMES)
 def test_outputs_are_complete_and_current(name):
-    path = runner.NOTEBOOK_DIR / f"{name}.ipynb"
-    if not path.exists():
-        pytest.fail(f"{path.name} is missing")
-    nb = nbformat.read(path, as_version=4)
+    nb = committed(name)
     stamp = nb.metadata.get("course", {}).get("stamp")
     assert stamp, f"{name} was never executed with `make notebooks`"
     assert stamp == runner.source_stamp(nb), f"{name}'s outputs are stale: run `make notebooks` and commit"
@@ -36,10 +40,7 @@ def test_outputs_are_complete_and_current(name):
 @pytest.mark.parametrize("name", NAMES)
 def test_structure(name):
     """Title with goals and runtimes first, parameters next, summary and exercises at the end."""
-    path = runner.NOTEBOOK_DIR / f"{name}.ipynb"
-    if not path.exists():
-        pytest.fail(f"{path.name} is missing")
-    nb = nbformat.read(path, as_version=4)
+    nb = committed(name)
     title = nb.cells[0]
     assert title.cell_type == "markdown" and title.source.startswith("# ")
     assert "runtime" in title.source.lower() or "runs in" in title.source.lower()
