@@ -14,9 +14,12 @@ def pixels():
     return data.load("mnist-sample", "train").flat()[:2000]
 
 
+@pytest.mark.parametrize("scale", [1.0, 0.5], ids=["8-bit integer path", "float path"])
 @pytest.mark.parametrize("metric, sk_metric", [("l2", "euclidean"), ("l1", "manhattan")])
-def test_knn_matches_sklearn(pixels, metric, sk_metric):
+def test_knn_matches_sklearn(pixels, metric, sk_metric, scale):
     k = 25
+    pixels = pixels * scale  # halved pixels are no longer multiples of 1/255: the float path
+    assert (nb._eight_bit(pixels) is None) == (scale != 1.0)
     # a block size that leaves a ragged last block, so off-diagonal and transposed blocks are both used
     dist, ind = nb.knn(pixels, k, metric, chunk_size=700)
     ref = NearestNeighbors(n_neighbors=k + 1, metric=sk_metric).fit(pixels.double().numpy())
@@ -29,6 +32,24 @@ def test_knn_matches_sklearn(pixels, metric, sk_metric):
     assert clear.mean() > 0.9
     same = [set(a) == set(b) for a, b in zip(ind.numpy()[clear], ref_i[clear, :k])]
     assert all(same)
+
+
+def test_eight_bit_detection():
+    assert torch.equal(nb._eight_bit(torch.tensor([[0.0, 1 / 255, 1.0]])), torch.tensor([[0, 1, 255]], dtype=torch.uint8))
+    assert nb._eight_bit(torch.tensor([[0.0, 0.3]])) is None  # 76.5 / 255
+    assert nb._eight_bit(torch.tensor([[2.0]])) is None
+    assert nb._eight_bit(torch.tensor([[-1 / 255]])) is None
+
+
+def test_integer_and_float_paths_find_the_same_neighbours(pixels):
+    # on 8-bit images the integer path's distances are exact; the float path's are close
+    for metric in nb.METRICS:
+        d_int, i_int = nb.knn(pixels, 10, metric, chunk_size=512)
+        shrunk = pixels * 0.999  # no longer multiples of 1/255
+        assert nb._eight_bit(shrunk) is None
+        d_float, i_float = nb.knn(shrunk, 10, metric, chunk_size=512)
+        assert torch.allclose(d_int * 0.999, d_float, atol=1e-3)
+        assert (i_int == i_float).float().mean() > 0.99  # equal distances may swap places
 
 
 def test_knn_excludes_self_even_with_duplicates():
