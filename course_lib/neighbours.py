@@ -73,8 +73,8 @@ _KERNELS = None
 
 
 def _kernels():
-    """Compile (once) the block kernels: L1 distances for uint8 and float64 points, and
-    the top-k merge."""
+    """Compile (once) the block kernels: L1 distances for uint8 and float64 points, the
+    top-k merge, and the rank penalties of trustworthiness."""
     global _KERNELS
     if _KERNELS is not None:
         return _KERNELS
@@ -139,7 +139,33 @@ def _kernels():
                         if v < best_d[col0 + c, 0]:
                             push(best_d[col0 + c], best_i[col0 + c], v, row0 + r)
 
-    _KERNELS = {"l1 uint8": l1_kernel(np.uint32), "l1 float64": l1_kernel(np.float64), "merge": merge}
+    @njit(parallel=True, cache=True)
+    def rank_penalties(d, row0, mine, others):  # pragma: no cover - compiled
+        """Row r of ``d`` holds point row0 + r's distances to all points. For each list m
+        of ``others`` (M, N, k): the summed (rank - k) of its intruders, the neighbours
+        that are not in ``mine`` (N, k). A rank counts the closer points, equal distances
+        ordered by index (a collapsed map has many)."""
+        n_lists, k = others.shape[0], others.shape[2]
+        out = np.zeros((d.shape[0], n_lists))
+        for r in prange(d.shape[0]):
+            i = row0 + r
+            for m in range(n_lists):
+                for c in range(k):
+                    j = others[m, i, c]
+                    if (mine[i] == j).any():
+                        continue
+                    dij, closer, equal = d[r, j], 0, 0
+                    for t in range(d.shape[1]):
+                        closer += d[r, t] < dij
+                        equal += d[r, t] == dij
+                    if equal > 1:  # ties with j: those with smaller indices count as closer
+                        for t in range(j):
+                            closer += d[r, t] == dij
+                    out[r, m] += max(closer + 1 - k, 0)
+        return out.sum(0)
+
+    _KERNELS = {"l1 uint8": l1_kernel(np.uint32), "l1 float64": l1_kernel(np.float64), "merge": merge,
+                "rank penalties": rank_penalties}
     return _KERNELS
 
 
@@ -291,26 +317,15 @@ def _rank_penalties(x_rank: torch.Tensor, nn_rank: torch.Tensor, nn_others: list
     in ``x_rank``. The distance rows of ``x_rank`` are computed once for all lists."""
     n = len(x_rank)
     sq = (x_rank * x_rank).sum(1)
-    totals = [0.0] * len(nn_others)
+    mine = nn_rank[:, :k].numpy()
+    others = torch.stack([other[:, :k] for other in nn_others]).numpy()
+    totals = np.zeros(len(nn_others))
     for s in range(0, n, chunk_size):
         e = min(s + chunk_size, n)
         d = _l2_squared_block(x_rank[s:e], x_rank, sq[s:e], sq)
-        d[torch.arange(e - s), torch.arange(s, e)] = math.inf
-        mine = nn_rank[s:e, :k]
-        for m, nn_other in enumerate(nn_others):
-            other = nn_other[s:e, :k]
-            intruder = ~(other.unsqueeze(2) == mine.unsqueeze(1)).any(2)  # (B, k)
-            for c in range(k):
-                rows = intruder[:, c].nonzero(as_tuple=True)[0]
-                if len(rows) == 0:
-                    continue
-                j = other[rows, c]
-                dij = d[rows, j].unsqueeze(1)
-                # rank 1 = nearest; equal distances are ordered by index (a collapsed map has many)
-                closer = (d[rows] < dij) | ((d[rows] == dij) & (torch.arange(n) < j.unsqueeze(1)))
-                rank = closer.sum(1) + 1
-                totals[m] += float((rank - k).clamp(min=0).sum())  # only ranks beyond k count
-    return totals
+        d[torch.arange(e - s), torch.arange(s, e)] = math.inf  # never your own neighbour
+        totals += _kernels()["rank penalties"](d.numpy(), s, mine, others)
+    return totals.tolist()
 
 
 def _penalty_scale(n: int, k: int) -> float:
