@@ -12,7 +12,8 @@ Sections (each skips with a note when a module it needs is missing):
 - autoencoders: notebook 05's four autoencoders (linear/relu x L1/MSE, Adam 1e-3, weight decay
                 1e-3, batch 100) for one epoch: ours against four seed-style DataLoader loops.
 - knn:          exact top-200 neighbours of 60,000 Fashion-MNIST images: ``neighbours.knn``
-                against scikit-learn's brute-force NearestNeighbors and faiss's IndexFlatL2.
+                (L2, and L1) against scikit-learn's brute-force NearestNeighbors and faiss's
+                IndexFlatL2, and against its own float64 path (images no longer 8-bit).
 - transformers: the seed's pixel-token transformer against the patch-token one, a bounded
                 number of training batches, as seconds per epoch of 1,000 items.
 - gemm:         this machine's float32 matrix-multiply peak, and the rate the course's big
@@ -227,13 +228,17 @@ def bench_knn(args) -> list[str]:
     def ours():
         return neighbours.knn(x, k, "l2")[1].numpy()
 
+    def ours_float():  # scaled by 0.999: not multiples of 1/255, so the float64 path
+        return neighbours.knn(x * 0.999, k, "l2")[1].numpy()
+
     def sklearn_brute():
         with threadpool_limits(args.threads):
             nn_ = NearestNeighbors(n_neighbors=k, algorithm="brute").fit(xn)
             return nn_.kneighbors(return_distance=False)  # no query: each point's neighbours but itself
 
-    fns, names = [ours, sklearn_brute], ["ours: `neighbours.knn` (blocked addmm + top-k)",
-                                          "scikit-learn NearestNeighbors, brute"]
+    fns = [ours, ours_float, sklearn_brute]
+    names = ["ours: `neighbours.knn`, 8-bit images (int8 matmul + heap merge)",
+             "ours: `neighbours.knn`, float64 path (the images x 0.999)", "scikit-learn NearestNeighbors, brute"]
     notes = []
     try:
         import faiss
@@ -257,6 +262,11 @@ def bench_knn(args) -> list[str]:
     rows = []
     for name, t, idx in zip(names, times, results):
         rows.append([name, t, f"{t / times[0]:.2f}", f"{agreement(results[0], idx, k):.4f}"])
+    t0 = time.perf_counter()
+    neighbours.knn(x, k, "l1")
+    l1_seconds = time.perf_counter() - t0
+    notes.insert(0, f"L1 (no matrix-multiply shortcut; a compiled uint8 kernel): `neighbours.knn(x, {k}, \"l1\")` "
+                    f"took {l1_seconds:.1f} s on the same images.")
     return ([f"Data: {source} ({x.shape[1]} pixels), k = {k}, L2, every point against all the others.", ""]
             + table(["method", "seconds", "seconds / ours", "neighbour sets agreeing with ours"], rows)
             + ["", "Agreement: the mean over points of |ours ∩ theirs| / k. It can fall below 1 where distances "
@@ -352,11 +362,14 @@ def bench_gemm(args) -> list[str]:
     blk = 2048
     xa, xb = torch.rand(blk, 784), torch.rand(blk, 784)
     sq = torch.rand(blk)
+    ia, ib = torch.randint(-128, 128, (blk, 784), dtype=torch.int8), torch.randint(-128, 128, (784, blk), dtype=torch.int8)
     w1, h = torch.randn(128, 784), torch.rand(100, 784)
     w_pix, h_pix = torch.randn(1570, 785), torch.rand(args.tf_batch, 785)
     rows = [
-        shape_rate(f"kNN block: addmm ({blk} x 784) @ (784 x {blk})", blk, 784, blk,
+        shape_rate(f"float32 kNN block: addmm ({blk} x 784) @ (784 x {blk})", blk, 784, blk,
                    lambda: torch.addmm(sq.unsqueeze(0), xa, xb.T, beta=1.0, alpha=-2.0)),
+        shape_rate(f"8-bit kNN block: torch._int_mm ({blk} x 784) @ (784 x {blk}), int8 ops/s", blk, 784, blk,
+                   lambda: torch._int_mm(ia, ib)),
         shape_rate("05 autoencoder layer 1: (100 x 784) @ (784 x 128)", 100, 784, 128, lambda: h @ w1.T),
         shape_rate(f"06 pixel-token embedding: ({args.tf_batch} x 785) @ (785 x 1570)", args.tf_batch, 785, 1570,
                    lambda: h_pix @ w_pix.T),
@@ -367,7 +380,7 @@ def bench_gemm(args) -> list[str]:
         sides = [min(block, n - a) for a in range(0, n, block)]
         pairs = sum(sides[i] * sides[j] for i in range(len(sides)) for j in range(i, len(sides)))
         rate = 2.0 * pairs * 784 / seconds / 1e9  # the upper-triangle blocks' multiply-adds
-        rows.append([f"whole `neighbours.knn` on {n:,} (its addmm work / its total time)", f"{rate:.1f}",
+        rows.append([f"whole L2 `neighbours.knn` on {n:,} (its int8 matmul work / its total time)", f"{rate:.1f}",
                      f"{rate / peak:.0%}"])
     notes = []
     if any(float(r[1]) > peak for r in rows):
@@ -419,12 +432,12 @@ def main(argv=None) -> int:
     parser.add_argument("--quick", action="store_true", help="small sizes, a fast check; writes no file")
     parser.add_argument("--only", help=f"comma-separated sections: {', '.join(SECTIONS)}")
     parser.add_argument("--threads", type=int, default=2, help="torch threads (a laptop has 2 cores: 2)")
-    parser.add_argument("--repeats", type=int, default=None, help="timings per method, best kept (default 2; 1 quick)")
+    parser.add_argument("--repeats", type=int, default=None, help="timings per method, best kept (default 5; 1 quick)")
     parser.add_argument("--dataset", default="fashion-mnist", help="image source (fashion-mnist: the 60k set offline)")
     parser.add_argument("--tf-batch", type=int, default=20, help="batch size of the transformer section")
     parser.add_argument("--output", help="markdown file to write (default benchmarks/RESULTS.md; none with --quick)")
     args = parser.parse_args(argv)
-    args.repeats = args.repeats or (1 if args.quick else 2)
+    args.repeats = args.repeats or (1 if args.quick else 5)
     chosen = list(SECTIONS) if not args.only else [s.strip() for s in args.only.split(",")]
     unknown = [s for s in chosen if s not in SECTIONS]
     if unknown:
