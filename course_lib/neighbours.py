@@ -34,8 +34,14 @@ from __future__ import annotations
 
 import math
 
+import numba
 import numpy as np
 import torch
+from numba import njit, prange
+
+# numba's own thread pool, not OpenMP: a second OpenMP runtime in the process leaves
+# spinning threads that slow every later torch operation many times over
+numba.config.THREADING_LAYER = "workqueue"
 
 METRICS = ("l1", "l2")
 KD_TREE_MAX_DIM = 3
@@ -68,105 +74,89 @@ def _eight_bit(x: torch.Tensor) -> torch.Tensor | None:
 
 
 # ---------------------------------------------------------------- compiled kernels
+# Module-level numba functions, compiled on first use and cached in __pycache__ (numba
+# cannot cache functions defined inside other functions).
 
-_KERNELS = None
+
+@njit(parallel=True, fastmath=True, cache=True)
+def _l1_block(a, b, out, zero):  # pragma: no cover - compiled
+    """out[i, j] = sum_t |a[i, t] - b[j, t]|, summed in the type of ``zero`` (max - min
+    rather than abs(a - b), which would wrap around for uint8)."""
+    for i in prange(a.shape[0]):
+        ai = a[i]
+        for j in range(b.shape[0]):
+            bj = b[j]
+            s = zero
+            for t in range(a.shape[1]):
+                s += max(ai[t], bj[t]) - min(ai[t], bj[t])
+            out[i, j] = s
 
 
-def _kernels():
-    """Compile (once) the block kernels: L1 distances for uint8 and float64 points, the
-    top-k merge, and the rank penalties of trustworthiness."""
-    global _KERNELS
-    if _KERNELS is not None:
-        return _KERNELS
-    import numba
-    from numba import njit, prange
+@njit(inline="always")
+def _push(heap_d, heap_i, value, index):  # pragma: no cover - compiled
+    """Replace the root of a max-heap (the largest kept distance) and sift it down."""
+    k, pos = len(heap_d), 0
+    while True:
+        child = 2 * pos + 1
+        if child >= k:
+            break
+        if child + 1 < k and heap_d[child + 1] > heap_d[child]:
+            child += 1
+        if heap_d[child] <= value:
+            break
+        heap_d[pos], heap_i[pos] = heap_d[child], heap_i[child]
+        pos = child
+    heap_d[pos], heap_i[pos] = value, index
 
-    # numba's own thread pool, not OpenMP: a second OpenMP runtime in the process
-    # leaves spinning threads that slow every later torch operation many times over
-    numba.config.THREADING_LAYER = "workqueue"
 
-    def l1_kernel(acc):
-        @njit(parallel=True, fastmath=True, cache=True)
-        def l1(a, b, out):  # pragma: no cover - compiled
-            """out[i, j] = sum_t |a[i, t] - b[j, t]|, summed as ``acc`` (max - min rather
-            than abs(a - b), which would wrap around for uint8)."""
-            for i in prange(a.shape[0]):
-                ai = a[i]
-                for j in range(b.shape[0]):
-                    bj = b[j]
-                    s = acc(0)
-                    for t in range(a.shape[1]):
-                        s += acc(max(ai[t], bj[t]) - min(ai[t], bj[t]))
-                    out[i, j] = s
-        return l1
+@njit(parallel=True, cache=True)
+def _merge(g, scale, sq, row0, col0, best_d, best_i, columns_too):  # pragma: no cover - compiled
+    """Fold one block into the heaps. The distance between points row0 + r and
+    col0 + c is sq[row0 + r] + sq[col0 + c] + scale * g[r, c]: for L2, g holds dot
+    products, sq squared norms and scale is -2; for L1, g holds the distances."""
+    rows, cols = g.shape
+    for r in prange(rows):  # the block's rows: each thread owns some rows' heaps
+        heap_d, heap_i = best_d[row0 + r], best_i[row0 + r]
+        base = sq[row0 + r]
+        for c in range(cols):
+            v = base + sq[col0 + c] + scale * g[r, c]
+            if v < heap_d[0] and row0 + r != col0 + c:
+                _push(heap_d, heap_i, v, col0 + c)
+    if columns_too:  # the block's columns: each thread owns a strip of 64 columns
+        for strip in prange((cols + 63) // 64):
+            c0, c1 = strip * 64, min(strip * 64 + 64, cols)
+            for r in range(rows):
+                base = sq[row0 + r]
+                for c in range(c0, c1):
+                    v = base + sq[col0 + c] + scale * g[r, c]
+                    if v < best_d[col0 + c, 0]:
+                        _push(best_d[col0 + c], best_i[col0 + c], v, row0 + r)
 
-    @njit(inline="always")
-    def push(heap_d, heap_i, value, index):  # pragma: no cover - compiled
-        """Replace the root of a max-heap (the largest kept distance) and sift it down."""
-        k, pos = len(heap_d), 0
-        while True:
-            child = 2 * pos + 1
-            if child >= k:
-                break
-            if child + 1 < k and heap_d[child + 1] > heap_d[child]:
-                child += 1
-            if heap_d[child] <= value:
-                break
-            heap_d[pos], heap_i[pos] = heap_d[child], heap_i[child]
-            pos = child
-        heap_d[pos], heap_i[pos] = value, index
 
-    @njit(parallel=True, cache=True)
-    def merge(g, scale, sq, row0, col0, best_d, best_i, columns_too):  # pragma: no cover - compiled
-        """Fold one block into the heaps. The distance between points row0 + r and
-        col0 + c is sq[row0 + r] + sq[col0 + c] + scale * g[r, c]: for L2, g holds dot
-        products, sq squared norms and scale is -2; for L1, g holds the distances."""
-        rows, cols = g.shape
-        for r in prange(rows):  # the block's rows: each thread owns some rows' heaps
-            heap_d, heap_i = best_d[row0 + r], best_i[row0 + r]
-            base = sq[row0 + r]
-            for c in range(cols):
-                v = base + sq[col0 + c] + scale * g[r, c]
-                if v < heap_d[0] and row0 + r != col0 + c:
-                    push(heap_d, heap_i, v, col0 + c)
-        if columns_too:  # the block's columns: each thread owns a strip of 64 columns
-            for strip in prange((cols + 63) // 64):
-                c0, c1 = strip * 64, min(strip * 64 + 64, cols)
-                for r in range(rows):
-                    base = sq[row0 + r]
-                    for c in range(c0, c1):
-                        v = base + sq[col0 + c] + scale * g[r, c]
-                        if v < best_d[col0 + c, 0]:
-                            push(best_d[col0 + c], best_i[col0 + c], v, row0 + r)
-
-    @njit(parallel=True, cache=True)
-    def rank_penalties(d, row0, mine, others):  # pragma: no cover - compiled
-        """Row r of ``d`` holds point row0 + r's distances to all points. For each list m
-        of ``others`` (M, N, k): the summed (rank - k) of its intruders, the neighbours
-        that are not in ``mine`` (N, k). A rank counts the closer points, equal distances
-        ordered by index (a collapsed map has many)."""
-        n_lists, k = others.shape[0], others.shape[2]
-        out = np.zeros((d.shape[0], n_lists))
-        for r in prange(d.shape[0]):
-            i = row0 + r
-            for m in range(n_lists):
-                for c in range(k):
-                    j = others[m, i, c]
-                    if (mine[i] == j).any():
-                        continue
-                    dij, closer, equal = d[r, j], 0, 0
-                    for t in range(d.shape[1]):
-                        closer += d[r, t] < dij
-                        equal += d[r, t] == dij
-                    if equal > 1:  # ties with j: those with smaller indices count as closer
-                        for t in range(j):
-                            closer += d[r, t] == dij
-                    out[r, m] += max(closer + 1 - k, 0)
-        return out.sum(0)
-
-    _KERNELS = {"l1 uint8": l1_kernel(np.uint32), "l1 float64": l1_kernel(np.float64), "merge": merge,
-                "rank penalties": rank_penalties}
-    return _KERNELS
+@njit(parallel=True, cache=True)
+def _rank_penalty_block(d, row0, mine, others):  # pragma: no cover - compiled
+    """Row r of ``d`` holds point row0 + r's distances to all points. For each list m
+    of ``others`` (M, N, k): the summed (rank - k) of its intruders, the neighbours
+    that are not in ``mine`` (N, k). A rank counts the closer points, equal distances
+    ordered by index (a collapsed map has many)."""
+    n_lists, k = others.shape[0], others.shape[2]
+    out = np.zeros((d.shape[0], n_lists))
+    for r in prange(d.shape[0]):
+        i = row0 + r
+        for m in range(n_lists):
+            for c in range(k):
+                j = others[m, i, c]
+                if (mine[i] == j).any():
+                    continue
+                dij, closer, equal = d[r, j], 0, 0
+                for t in range(d.shape[1]):
+                    closer += d[r, t] < dij
+                    equal += d[r, t] == dij
+                if equal > 1:  # ties with j: those with smaller indices count as closer
+                    for t in range(j):
+                        closer += d[r, t] == dij
+                out[r, m] += max(closer + 1 - k, 0)
+    return out.sum(0)
 
 
 # ---------------------------------------------------------------- exact kNN
@@ -190,10 +180,8 @@ def knn(x: torch.Tensor, k: int, metric: str = "l2", chunk_size: int | None = No
     block = chunk_size or DEFAULT_BLOCK
     if block < 1:
         raise ValueError(f"chunk_size must be a positive integer; got {chunk_size!r}")
-    import numba
     from tqdm.auto import tqdm
 
-    kernels = _kernels()
     numba.set_num_threads(max(1, min(torch.get_num_threads(), numba.config.NUMBA_NUM_THREADS)))
     pixels = _eight_bit(x)
     if pixels is not None and metric == "l2":
@@ -220,8 +208,8 @@ def knn(x: torch.Tensor, k: int, metric: str = "l2", chunk_size: int | None = No
             g, scale = g.numpy(), -2
         else:
             g, scale = np.empty((len(rows), len(cols)), sq.dtype), 1
-            kernels[f"l1 {rows.numpy().dtype}"](rows.numpy(), cols.numpy(), g)
-        kernels["merge"](g, scale, sq, starts[a], starts[b], best_d, best_i, a != b)
+            _l1_block(rows.numpy(), cols.numpy(), g, sq.dtype.type(0))
+        _merge(g, scale, sq, starts[a], starts[b], best_d, best_i, a != b)
 
     best_d, order = torch.sort(torch.from_numpy(best_d).double(), dim=1)
     best_i = torch.from_numpy(best_i).gather(1, order)
@@ -324,7 +312,7 @@ def _rank_penalties(x_rank: torch.Tensor, nn_rank: torch.Tensor, nn_others: list
         e = min(s + chunk_size, n)
         d = _l2_squared_block(x_rank[s:e], x_rank, sq[s:e], sq)
         d[torch.arange(e - s), torch.arange(s, e)] = math.inf  # never your own neighbour
-        totals += _kernels()["rank penalties"](d.numpy(), s, mine, others)
+        totals += _rank_penalty_block(d.numpy(), s, mine, others)
     return totals.tolist()
 
 
