@@ -67,8 +67,9 @@ def _as_float(x) -> torch.Tensor:
 
 def _eight_bit(x: torch.Tensor) -> torch.Tensor | None:
     """x * 255 as uint8 if every value of x is a multiple of 1/255 in [0, 1], else None."""
-    q = torch.round(x * 255)
-    if x.numel() == 0 or q.min() < 0 or q.max() > 255 or (q - x * 255).abs().max() > 1e-3:
+    scaled = x * 255
+    q = torch.round(scaled)
+    if x.numel() == 0 or q.min() < 0 or q.max() > 255 or (q - scaled).abs().max() > 1e-3:
         return None
     return q.to(torch.uint8)
 
@@ -76,6 +77,11 @@ def _eight_bit(x: torch.Tensor) -> torch.Tensor | None:
 # ---------------------------------------------------------------- compiled kernels
 # Module-level numba functions, compiled on first use and cached in __pycache__ (numba
 # cannot cache functions defined inside other functions).
+
+
+def _use_torch_threads() -> None:
+    """Run the kernels below on as many threads as torch uses (session.start sets it)."""
+    numba.set_num_threads(max(1, min(torch.get_num_threads(), numba.config.NUMBA_NUM_THREADS)))
 
 
 @njit(parallel=True, fastmath=True, cache=True)
@@ -182,7 +188,7 @@ def knn(x: torch.Tensor, k: int, metric: str = "l2", chunk_size: int | None = No
         raise ValueError(f"chunk_size must be a positive integer; got {chunk_size!r}")
     from tqdm.auto import tqdm
 
-    numba.set_num_threads(max(1, min(torch.get_num_threads(), numba.config.NUMBA_NUM_THREADS)))
+    _use_torch_threads()
     pixels = _eight_bit(x)
     if pixels is not None and metric == "l2":
         # shifting by 128 changes no distance and makes the values fit int8 for _int_mm
@@ -308,6 +314,7 @@ def _rank_penalties(x_rank: torch.Tensor, nn_rank: torch.Tensor, nn_others: list
     mine = nn_rank[:, :k].numpy()
     others = torch.stack([other[:, :k] for other in nn_others]).numpy()
     totals = np.zeros(len(nn_others))
+    _use_torch_threads()
     for s in range(0, n, chunk_size):
         e = min(s + chunk_size, n)
         d = _l2_squared_block(x_rank[s:e], x_rank, sq[s:e], sq)
