@@ -1,78 +1,115 @@
-"""Checks for a notebook's ``parameters`` cell.
+"""Checks for a notebook's ``parameters`` cell, declared in one place.
 
-Each check raises a one-line ``ValueError`` naming the parameter and what is allowed,
-so a bad papermill ``-p`` stops at once instead of deep inside torch.
+The parameters cell is typed (``lr: float = 1e-3  # comment``). Its check cell is one call::
+
+    params.check(globals(), lr=(1e-6, 1.0), optimizer={"adam", "sgd"})
+
+``check`` reads the cell's names and types from the annotations, checks each value
+against its type (a float must also be finite), then against its rule: a
+``(low, high)`` range, a set of allowed values, or a function that raises. The names
+every notebook shares (``dataset``, ``seed``, ``threads``, ...) have rules here. A bad
+value stops with a one-line ``ValueError`` naming the parameter and what is allowed.
+The checked values are kept in ``CHECKED`` for :func:`course_lib.records.record`.
 """
 from __future__ import annotations
 
-from collections.abc import Iterable
+import math
+import os
+import typing
+from pathlib import Path
+
+CHECKED: dict = {}
+SEED_MAX = 2**32 - 1  # numpy's seeds stop here
 
 
-def choice(name: str, value, allowed: Iterable) -> None:
-    allowed = tuple(allowed)
-    if value not in allowed:
-        raise ValueError(f"{name} must be one of {', '.join(map(repr, allowed))}; got {value!r}")
+def _common_rules() -> dict:
+    from . import data, session
+
+    return {
+        "dataset": set(data.NAMES),
+        "seed": (0, SEED_MAX),
+        "threads": (1, 256),
+        "batch_size": (1, None),
+        "n_train": (10, None),
+        "n_test": (10, None),
+        "epochs": (1, None),
+        "device": set(session.DEVICES),
+        "output_dir": writable_folder,
+    }
 
 
-def integer(name: str, value, low: int | None = None, high: int | None = None, optional: bool = False) -> None:
-    if value is None and optional:
+def check(namespace: dict, **rules) -> dict:
+    """Check every annotated name of ``namespace`` (a notebook's ``globals()``)."""
+    annotations = namespace.get("__annotations__", {})
+    values = {name: namespace[name] for name in annotations if name in namespace}
+    missing = set(rules) - set(values)
+    if missing:
+        raise ValueError(f"rules given for names the parameters cell does not declare: {', '.join(sorted(missing))}")
+    rules = {**_common_rules(), **rules}
+    for name, value in values.items():
+        kind = annotations[name]
+        if isinstance(kind, str):  # `from __future__ import annotations` in the notebook
+            kind = eval(kind, vars(typing) | {"Optional": typing.Optional})  # noqa: S307 (a notebook's own cell)
+        _check_type(name, value, kind)
+        if value is not None and name in rules:
+            _check_rule(name, value, rules[name])
+    CHECKED.clear()
+    CHECKED.update(values)
+    return values
+
+
+def _check_type(name: str, value, kind) -> None:
+    args = typing.get_args(kind)
+    if typing.get_origin(kind) is typing.Union:  # Optional[X]
+        if value is None and type(None) in args:
+            return
+        kind = next(a for a in args if a is not type(None))
+        args = typing.get_args(kind)
+    origin = typing.get_origin(kind) or kind
+    if origin in (list, tuple):
+        if not isinstance(value, (list, tuple)) or not value:
+            raise ValueError(f"{name} must be a non-empty list; got {value!r}")
+        for item in value:
+            _check_type(name, item, args[0] if args else typing.Any)
         return
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise ValueError(f"{name} must be an integer{' or None' if optional else ''}; got {value!r}")
-    _bounds(name, value, low, high)
-
-
-def number(name: str, value, low: float | None = None, high: float | None = None) -> None:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise ValueError(f"{name} must be a number; got {value!r}")
-    _bounds(name, value, low, high)
-
-
-def flag(name: str, value) -> None:
-    if not isinstance(value, bool):
+    if kind is bool and not isinstance(value, bool):
         raise ValueError(f"{name} must be True or False; got {value!r}")
-
-
-def text(name: str, value) -> None:
-    if not isinstance(value, str) or not value:
+    if kind is int and (isinstance(value, bool) or not isinstance(value, int)):
+        raise ValueError(f"{name} must be an integer; got {value!r}")
+    if kind is float:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise ValueError(f"{name} must be a number; got {value!r}")
+        if not math.isfinite(value):
+            raise ValueError(f"{name} must be a finite number; got {value!r}")
+    if kind is str and not (isinstance(value, str) and value):
         raise ValueError(f"{name} must be a non-empty string; got {value!r}")
 
 
-def integers(name: str, values, low: int | None = None, high: int | None = None) -> None:
-    if not isinstance(values, (list, tuple)) or not values:
-        raise ValueError(f"{name} must be a non-empty list of integers; got {values!r}")
-    for v in values:
-        if isinstance(v, bool) or not isinstance(v, int) or (low is not None and v < low) or (high is not None and v > high):
-            raise ValueError(f"{name} must be a list of integers in [{low}, {high}]; got {values!r}")
-
-
-def numbers(name: str, values, low: float | None = None, high: float | None = None) -> None:
-    if not isinstance(values, (list, tuple)) or not values:
-        raise ValueError(f"{name} must be a non-empty list of numbers; got {values!r}")
-    for v in values:
-        if isinstance(v, bool) or not isinstance(v, (int, float)) or (low is not None and v < low) or (high is not None and v > high):
-            raise ValueError(f"{name} must be a list of numbers in [{low}, {high}]; got {values!r}")
-
-
-def _bounds(name: str, value, low, high) -> None:
-    if (low is not None and value < low) or (high is not None and value > high):
+def _check_rule(name: str, value, rule) -> None:
+    if callable(rule):
+        rule(name, value)
+        return
+    items = value if isinstance(value, (list, tuple)) else [value]
+    if isinstance(rule, (set, frozenset)):
+        allowed = sorted(rule, key=repr)
+        if any(v not in rule for v in items):
+            what = "drawn from" if isinstance(value, (list, tuple)) else "one of"
+            raise ValueError(f"{name} must be {what} {', '.join(map(repr, allowed))}; got {value!r}")
+        return
+    low, high = rule
+    if any((low is not None and v < low) or (high is not None and v > high) for v in items):
         lo = "-inf" if low is None else low
         hi = "inf" if high is None else high
-        raise ValueError(f"{name} must be in [{lo}, {hi}]; got {value!r}")
+        each = "each of " if isinstance(value, (list, tuple)) else ""
+        raise ValueError(f"{each}{name} must be in [{lo}, {hi}]; got {value!r}")
 
 
-def common(*, dataset, seed, batch_size, n_train, device, progress, output_dir, epochs=None, threads=None) -> None:
-    """The checks every notebook shares."""
-    from . import data, session
-
-    choice("dataset", dataset, data.NAMES)
-    integer("seed", seed, 0)
-    integer("batch_size", batch_size, 1)
-    integer("n_train", n_train, 10, optional=True)
-    choice("device", device, session.DEVICES)
-    flag("progress", progress)
-    text("output_dir", output_dir)
-    if epochs is not None:
-        integer("epochs", epochs, 1)
-    if threads is not None:
-        integer("threads", threads, 1, 256)
+def writable_folder(name: str, value) -> None:
+    """A folder that exists or can be made, and can be written: checked before any work is done."""
+    path = Path(value)
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise ValueError(f"{name} must be a folder we can create; {value!r} failed: {err.strerror}") from None
+    if not os.access(path, os.W_OK | os.X_OK):
+        raise ValueError(f"{name} must be a writable folder; {value!r} is not writable")

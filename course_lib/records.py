@@ -8,6 +8,7 @@ from pathlib import Path
 
 import torch
 
+from . import params as _params
 from . import session
 
 
@@ -33,13 +34,15 @@ def output_path(output_dir: str, name: str) -> Path:
     return path / name
 
 
-def record(metrics: dict, output_dir: str, *, params: dict, data: list | None = None, device=None) -> Path:
-    """Write ``metrics.json``: the headline numbers plus the parameters, the data
-    (name, source, sizes), torch's version, the device and the wall-clock seconds
-    since ``session.start``. Prints the headline numbers and returns the path."""
+def record(metrics: dict, output_dir: str, *, data: list | None = None, device=None,
+           claims: dict | None = None, params: dict | None = None) -> Path:
+    """Write ``metrics.json``: the headline numbers, the summary's claims ({text: held}),
+    the parameters (by default those ``params.check`` saw), the data (name, source,
+    sizes), torch's version, the device and the seconds since ``session.start``."""
     payload = {
         "metrics": _plain(metrics),
-        "params": _plain(params),
+        "claims": {str(k): bool(v) for k, v in (claims or {}).items()},
+        "params": _plain(_params.CHECKED if params is None else params),
         "data": [d.describe() for d in (data or [])],
         "torch": torch.__version__,
         "device": str(device) if device is not None else "cpu",

@@ -1,7 +1,8 @@
 """The one set-up call at the top of every notebook.
 
 ``start(seed, threads, device)`` makes a run repeatable and tells you where it runs:
-it seeds Python, NumPy and torch, turns on torch's deterministic algorithms, fixes
+it seeds Python, NumPy and torch, turns on torch's deterministic algorithms
+(warn-only, so ops with no deterministic CUDA kernel still run), fixes
 the CPU thread count, picks the device and sets matplotlib's defaults. It also
 starts the clock that :func:`course_lib.records.record` reads.
 """
@@ -47,14 +48,30 @@ def start(seed: int = 0, threads: int = 2, device: str = "auto") -> torch.device
     """Seed, fix threads, choose the device, style the plots; return the device."""
     global STARTED_AT
     STARTED_AT = time.perf_counter()
-    os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")  # needed for deterministic cuBLAS
-    torch.set_num_threads(threads)
-    torch.use_deterministic_algorithms(True)
-    seed_everything(seed)
     dev = pick_device(device)
+    determinism = deterministic(dev)
+    torch.set_num_threads(threads)
+    seed_everything(seed)
     style_plots()
-    print(f"torch {torch.__version__} on {dev}, {threads} thread(s), seed {seed}")
+    print(f"torch {torch.__version__} on {dev}, {threads} thread(s), seed {seed}; {determinism}")
     return dev
+
+
+def deterministic(dev: torch.device) -> str:
+    """Ask torch for deterministic kernels; say in a few words what was set.
+
+    Where an op has no deterministic kernel (on CUDA: ``median`` along a dim, the
+    backward of ``adaptive_avg_pool2d``, ...) torch warns instead of raising
+    (``warn_only``), so a notebook runs on every device. cuBLAS needs
+    ``CUBLAS_WORKSPACE_CONFIG`` before its first call to be deterministic.
+    """
+    torch.use_deterministic_algorithms(True, warn_only=True)
+    if dev.type != "cuda":
+        return "deterministic algorithms on"
+    os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
+    torch.backends.cudnn.benchmark = False
+    return (f"deterministic algorithms on (warn-only where CUDA has none), "
+            f"CUBLAS_WORKSPACE_CONFIG={os.environ['CUBLAS_WORKSPACE_CONFIG']}")
 
 
 def style_plots() -> None:
