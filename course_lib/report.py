@@ -3,7 +3,7 @@
 ``write_index(out, rows, info)`` renders every executed notebook of a run folder to
 ``html/NN_name.html`` with nbconvert (figures are inline PNG ``data:`` URIs, so the
 pages need no network and no server) and writes ``index.html``: a table of the
-notebooks with their status, runtime, budget, peak memory and headline metrics, links
+notebooks with their status, runtime, budget, peak memory, device and headline metrics, links
 to each rendered page, executed notebook, metrics.json and log, then the data each
 notebook read and the machine it ran on. ``rebuild(folder)`` does it again from the
 folder's ``summary.json`` and ``run.json`` (``python -m course_lib report runs/NAME``).
@@ -81,6 +81,15 @@ def _value(value) -> str:
     return "" if value is None else html.escape(str(value))
 
 
+def _device(row: dict) -> str:
+    """Where the notebook ran, from its metrics.json: ``cuda`` / ``cpu`` / ``mps``, and CPU threads."""
+    device = row.get("device")
+    if not device:
+        return ""
+    threads = row.get("threads")
+    return html.escape(str(device)) + (f" <small>({threads} threads)</small>" if threads else "")
+
+
 STYLE = """
 body { font-family: system-ui, sans-serif; max-width: 72rem; margin: 2rem auto; padding: 0 1rem; color: #222; }
 table { border-collapse: collapse; margin: 1rem 0; }
@@ -107,7 +116,8 @@ def write_index(out: Path, rows: list[dict], info: dict) -> Path:
                 row.setdefault("render_error", f"{type(err).__name__}: {err}")
 
     total = sum(r["seconds"] or 0 for r in rows)
-    head = ["#", "notebook", "status", "seconds", "budget (s)", "peak memory (MB)", "headline metrics", "files"]
+    head = ["#", "notebook", "status", "seconds", "budget (s)", "peak memory (MB)", "device", "headline metrics",
+            "files"]
     body = []
     for i, row in enumerate(rows, 1):
         name = row["notebook"]
@@ -125,7 +135,8 @@ def write_index(out: Path, rows: list[dict], info: dict) -> Path:
         files = [(f"{name}.ipynb", "notebook"), (f"{name}/metrics.json", "metrics.json"), (f"{name}.log", "log")]
         links = " · ".join(_link(href, text) for href, text in files if (out / href).exists())
         cells = [("", str(i)), ("", title), ("", status_cell), ("num", _value(row.get("seconds"))),
-                 ("num", _value(row.get("budget_s"))), ("num", _value(row.get("peak_mb"))), ("", metrics), ("", links)]
+                 ("num", _value(row.get("budget_s"))), ("num", _value(row.get("peak_mb"))), ("", _device(row)),
+                 ("", metrics), ("", links)]
         body.append("<tr>" + "".join(f'<td class="{css}">{c}</td>' if css else f"<td>{c}</td>" for css, c in cells)
                     + "</tr>")
 

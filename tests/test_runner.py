@@ -107,6 +107,7 @@ def test_summary_csv_and_json_agree(tiny_run):
     saved = json.loads((out / "summary.json").read_text())
     assert [r["notebook"] for r in table] == [r["notebook"] for r in saved] == ["01_first", "02_second"]
     for line, row in zip(table, saved):
+        assert line["device"] == row["device"] == "cpu"  # from each notebook's metrics.json
         assert float(line["seconds"]) == row["seconds"]
         assert float(line["budget_s"]) == 120
         assert line["status"] == "ok"
@@ -160,8 +161,107 @@ def test_notebook_without_parameters_cell_fails(tmp_path):
 def test_only_picks_notebooks(tmp_path):
     dirs = make_course(tmp_path, names=("01_a", "02_b", "03_c"))
     assert runner.select("03,01", dirs["notebook_dir"]) == ["01_a", "03_c"]
+    assert runner.select("3, 02_b", dirs["notebook_dir"]) == ["02_b", "03_c"]
+    assert runner.select(None, dirs["notebook_dir"]) == ["01_a", "02_b", "03_c"]
     with pytest.raises(runner.RunError, match="--only '07' matches no notebook"):
         runner.select("07", dirs["notebook_dir"])
+    with pytest.raises(runner.RunError, match="--only '0' matches no notebook"):
+        runner.select("0", dirs["notebook_dir"])  # a number names one notebook, not every one starting with it
+
+
+def one_line(err) -> str:
+    text = str(err.value)
+    assert "\n" not in text and text
+    return text
+
+
+@pytest.mark.parametrize("only", ["03,", ",03", "01,,03", "", " "])
+def test_only_with_an_empty_item_is_refused(tmp_path, only):
+    """A trailing comma used to select every notebook."""
+    dirs = make_course(tmp_path, names=("01_a", "02_b", "03_c"))
+    with pytest.raises(runner.RunError) as err:
+        runner.select(only, dirs["notebook_dir"])
+    msg = one_line(err)
+    assert msg.startswith(f"--only {only!r} has an empty item") and "e.g. --only 03,05" in msg
+
+
+@pytest.mark.parametrize("text", ["dims=[2, 10", "dims={a: 1", "name='unclosed", "x=: ]"])
+def test_malformed_override_value_is_one_line(text):
+    with pytest.raises(runner.RunError) as err:
+        runner.parse_override(text)
+    msg = one_line(err)
+    assert msg.startswith(f"-p {text.split('=')[0]}: ") and "not a valid YAML value" in msg
+
+
+@pytest.mark.parametrize("text", ["output_dir=elsewhere", " output_dir =x"])
+def test_output_dir_override_is_refused(text):
+    with pytest.raises(runner.RunError) as err:
+        runner.parse_override(text)
+    assert "--output" in one_line(err) and "output_dir" in one_line(err)
+
+
+def test_profile_output_dir_and_bad_yaml_are_refused(tmp_path):
+    dirs = make_course(tmp_path, profile={"notebooks": {"01_first": {"parameters": {"output_dir": "x"}}}})
+    with pytest.raises(runner.RunError, match="01_first: the profile sets output_dir.*--output"):
+        runner.run("tiny", output=str(tmp_path / "out"), quiet=True, **dirs)
+    with pytest.raises(runner.RunError, match="-p output_dir.*--output"):
+        runner.parameters_for("01_first", {}, {"output_dir": "x"}, tmp_path / "out", dirs["notebook_dir"])
+    (dirs["params_dir"] / "broken.yaml").write_text("common: {epochs: [1, 2\n")
+    with pytest.raises(runner.RunError) as err:
+        runner.load_profile("broken", dirs["params_dir"])
+    assert "is not valid YAML" in one_line(err)
+
+
+def test_output_that_is_a_file_or_unwritable_is_refused(tmp_path):
+    dirs = make_course(tmp_path)
+    a_file = tmp_path / "notes.txt"
+    a_file.write_text("not a folder")
+    with pytest.raises(runner.RunError) as err:
+        runner.run("tiny", output=str(a_file), quiet=True, **dirs)
+    assert "that is a file, not a folder" in one_line(err)
+    with pytest.raises(runner.RunError) as err:
+        runner.run("tiny", output=str(a_file / "inside"), quiet=True, **dirs)
+    assert one_line(err).startswith(f"--output {a_file / 'inside'}: cannot create that folder")
+    assert a_file.read_text() == "not a folder"
+
+
+@pytest.mark.parametrize("args, message", [
+    (["-p", "dims=[2, 10"], "error: -p dims: '[2, 10' is not a valid YAML value"),
+    (["--only", "03,"], "error: --only '03,' has an empty item"),
+    (["-p", "output_dir=x"], "error: -p output_dir: the runner puts each notebook's output in OUTPUT/NN_name"),
+    (["--output", "FILE"], "error: --output FILE: that is a file, not a folder"),
+])
+def test_command_line_input_errors_are_one_line(tmp_path, args, message):
+    (tmp_path / "FILE").write_text("x")
+    proc = subprocess.run([sys.executable, "-m", "course_lib", "run", "--profile", "smoke", *args],
+                          capture_output=True, text=True, cwd=tmp_path,
+                          env={**__import__("os").environ, "COURSE_ROOT": str(runner.ROOT)})
+    assert proc.returncode == 1
+    assert proc.stderr.strip().splitlines() == [proc.stderr.strip()], proc.stderr
+    assert proc.stderr.startswith(message), proc.stderr
+
+
+def test_outside_a_checkout_says_how_to_run(tmp_path):
+    """``pip install .`` then ``python -m course_lib run`` outside the course: one line on what to do."""
+    env = {k: v for k, v in __import__("os").environ.items() if k != "COURSE_ROOT"}
+    script = "import sys, course_lib.runner as r; sys.exit(r.main(['run']))"
+    # pretend the package was installed as a copy: no checkout around it, none around the cwd
+    fake = tmp_path / "site" / "course_lib"
+    fake.parent.mkdir()
+    import shutil
+    shutil.copytree(Path(runner.__file__).parent, fake, ignore=shutil.ignore_patterns("__pycache__"))
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=elsewhere,
+                          env={**env, "PYTHONPATH": str(fake.parent)})
+    assert proc.returncode == 1, proc.stderr
+    assert proc.stderr.strip().count("\n") == 0, proc.stderr
+    assert "run it from the course checkout" in proc.stderr and "COURSE_ROOT" in proc.stderr
+    # from inside a checkout (here: its notebooks/ folder), the copy finds the course
+    proc = subprocess.run([sys.executable, "-c", "import course_lib.runner as r; print(r.ROOT)"],
+                          capture_output=True, text=True, cwd=Path(runner.ROOT) / "notebooks",
+                          env={**env, "PYTHONPATH": str(fake.parent)})
+    assert proc.stdout.strip() == str(Path(runner.ROOT).resolve()), proc.stderr
 
 
 def test_erroring_notebook_stops_the_run(tmp_path):
