@@ -6,7 +6,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: course test smoke notebooks kernel benchmarks clean
+.PHONY: course test smoke notebooks kernel benchmarks oldest clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -36,6 +36,18 @@ kernel: $(STAMP)
 
 benchmarks: $(STAMP)
 	$(PY) benchmarks/run.py
+
+# The unit tests on the oldest torch pyproject.toml allows (its lower bounds), in their own
+# venv under build/: checks that the version ranges are true. Downloads about 3 GB once.
+OLDEST := build/venv-oldest
+UNIT   := tests/test_data.py tests/test_download.py tests/test_devices.py tests/test_training.py \
+	tests/test_autoencoder.py tests/test_transformers.py tests/test_divergence.py \
+	tests/test_stacked_autoencoders.py tests/test_neighbours.py tests/test_params.py tests/test_records.py \
+	tests/test_report.py tests/test_runner.py tests/test_environment.py
+oldest:
+	test -x $(OLDEST)/bin/python || $(PYTHON) -m venv $(OLDEST)
+	$(OLDEST)/bin/python -m pip install --quiet torch==2.4.1 torchvision==0.19.1 scikit-learn==1.5.2 -e .
+	COURSE_DATA=mnist-sample $(OLDEST)/bin/python -m pytest $(UNIT) -q
 
 clean:
 	rm -rf runs
