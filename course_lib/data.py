@@ -197,10 +197,9 @@ def _announce(digits: "Digits", asked: str, override: str | None, why: str | Non
     if exact:
         print(f"Data: {what}.")
         return
-    if override:
-        how = f"COURSE_DATA={override} is set, so it replaces dataset={asked!r}"
-    else:
-        how = why or f"dataset={asked!r}"
+    how = why or f"dataset={override or asked!r}"
+    if override and override != asked:
+        how = f"COURSE_DATA={override} is set, so it replaces dataset={asked!r}" + (f"; {why}" if why else "")
     print(f"Data: {what}; {how}. Choose with the dataset parameter: {', '.join(NAMES)} (see data/README.md).")
 
 
