@@ -46,7 +46,7 @@ UNIT   := tests/test_data.py tests/test_download.py tests/test_devices.py tests/
 	tests/test_report.py tests/test_runner.py tests/test_environment.py
 oldest:
 	test -x $(OLDEST)/bin/python || $(PYTHON) -m venv $(OLDEST)
-	$(OLDEST)/bin/python -m pip install --quiet torch==2.4.1 torchvision==0.19.1 scikit-learn==1.5.2 -e .
+	$(OLDEST)/bin/python -m pip install --quiet torch==2.4.1 torchvision==0.19.1 -e .
 	COURSE_DATA=mnist-sample $(OLDEST)/bin/python -m pytest $(UNIT) -q
 
 clean:
