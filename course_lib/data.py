@@ -170,7 +170,8 @@ def _resolve_auto() -> tuple[str, str]:
     if _AUTO is None:
         try:
             _idx_folder("mnist")
-            _AUTO = ("mnist", "dataset='auto' found full MNIST")
+            _AUTO = ("mnist", "dataset='auto' found full MNIST (the notebooks' text was written for "
+                              "dataset='mnist-sample', the 5,000-digit sample)")
         except DataError as err:
             _AUTO = ("mnist-sample", "dataset='auto': full MNIST is not in data/MNIST/raw and "
                      + ("its download failed (" + str(err) + ")" if "sha256" in str(err) else
