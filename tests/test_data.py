@@ -123,6 +123,20 @@ def test_one_notice_per_dataset_says_what_and_how_to_choose(monkeypatch, capsys)
     assert "); dataset='mnist-sample'. Choose" in capsys.readouterr().out
 
 
+def test_auto_with_full_mnist_says_so_once(monkeypatch, capsys, tmp_path):
+    """Online or with the files in data/MNIST/raw, ``auto`` is full MNIST; the notice says the text is for the sample."""
+    tried = []
+    monkeypatch.setattr(data, "_idx_folder", lambda name: tried.append(name) or tmp_path)
+    fake = data.Digits(torch.zeros(3, 1, 28, 28), torch.zeros(3, dtype=torch.int64), "mnist", "train",
+                       data.DIGIT_CLASSES, f"IDX files in {tmp_path}")
+    monkeypatch.setitem(data._LOADERS, "mnist", lambda split: fake)
+    assert data.load("auto", "train").name == data.load("auto", "test").name == "mnist"
+    assert tried == ["mnist"]  # looked for (or downloaded) once
+    out = capsys.readouterr().out
+    assert out.count("\n") == 1 and out.startswith(f"Data: full MNIST (60,000 train / 10,000 test) from {tmp_path}; ")
+    assert "dataset='auto' found full MNIST (the notebooks' text was written for dataset='mnist-sample'" in out
+
+
 def test_a_bad_course_data_names_the_variable(monkeypatch):
     monkeypatch.setenv("COURSE_DATA", "mnsit")
     with pytest.raises(data.DataError) as err:
