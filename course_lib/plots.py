@@ -40,17 +40,28 @@ def gallery(images, captions, nrow: int = 8, title: str | None = None):
     return image_grid(images, nrow=nrow, titles=captions, title=title, scale=1.2)
 
 
-def loss_curves(history, keys=("train_loss",), title: str = "Training", ylabel: str = "loss", log: bool = False, ax=None):
-    """Per-epoch curves from a ``training.History`` (or several, as a dict name -> History)."""
+def loss_curves(history, keys=("train_loss",), title: str = "Training", ylabel: str = "loss", log: bool = False, ax=None,
+                labels: dict | None = None):
+    """Per-epoch curves from a ``training.History`` (or several, as a dict name -> History).
+
+    ``labels`` maps a key to the words its legend entry shows (``{"test_acc": "test
+    accuracy"}``); a key without one is shown with its underscores as spaces. Epochs are
+    whole numbers on the x axis."""
+    from matplotlib.ticker import MaxNLocator
+
     fig = None
     if ax is None:
         fig, ax = plt.subplots()
     runs = history if isinstance(history, dict) else {"": history}
+    labels = labels or {}
     for name, h in runs.items():
         for key in keys:
             values = h.column(key)
-            ax.plot(range(1, len(values) + 1), values, marker="o", ms=3, label=f"{name} {key}".strip())
+            words = labels.get(key, key.replace("_", " "))
+            ax.plot(range(1, len(values) + 1), values, marker="o" if len(values) <= 40 else None, ms=3,
+                    label=f"{name} {words}".strip())
     ax.set_xlabel("epoch")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_ylabel(ylabel)
     ax.set_title(title)
     if log:
@@ -59,16 +70,33 @@ def loss_curves(history, keys=("train_loss",), title: str = "Training", ylabel: 
     return fig or ax.figure
 
 
-def lr_finder(result, title: str = "Learning-rate finder"):
-    """Smoothed loss against learning rate, with the suggestion marked."""
-    fig, ax = plt.subplots()
-    ax.plot(result.lrs, result.losses)
-    ax.axvline(result.suggestion, color="C3", ls="--", label=f"suggestion {result.suggestion:.2g}")
+def lr_finder(result, title: str = "Learning-rate range test"):
+    """The range test's loss against the learning rate: each batch's loss (faint), the
+    smoothed loss, its minimum, and the suggestion (the steepest fall before the minimum)
+    with the tangent that finds it."""
+    fig, ax = plt.subplots(figsize=(7, 4))
+    lrs, losses = np.asarray(result.lrs), np.asarray(result.losses)
+    raw = getattr(result, "raw", None)
+    if raw is not None and len(raw):
+        ax.plot(lrs, raw, color="0.75", lw=0.8, label="loss of each batch")
+    ax.plot(lrs, losses, color="C0", lw=2, label="smoothed loss")
+    lowest = int(np.argmin(losses))
+    ax.plot(lrs[lowest], losses[lowest], "o", color="0.3", label=f"lowest smoothed loss, at rate {lrs[lowest]:.2g}")
+    ax.axvline(lrs[lowest] / 10, color="0.5", ls=":", label=f"the old rule, lowest point / 10 = {lrs[lowest] / 10:.2g}")
+    i = int(getattr(result, "steepest", int(np.argmin(np.abs(lrs - result.suggestion)))))
+    if 0 < i < len(lrs) - 1:  # the tangent at the steepest point, over half a decade each side
+        slope = (losses[i + 1] - losses[i - 1]) / np.log(lrs[i + 1] / lrs[i - 1])
+        span = lrs[i] * np.array([10 ** -0.5, 10 ** 0.5])
+        ax.plot(span, losses[i] + slope * np.log(span / lrs[i]), color="C3", lw=1, ls="--",
+                label="steepest slope of the smoothed loss")
+    ax.axvline(result.suggestion, color="C3", lw=1.5, label=f"suggestion (steepest fall) {result.suggestion:.2g}")
     ax.set_xscale("log")
+    top = max(losses[0], losses.max()) if len(losses) else 1
+    ax.set_ylim(min(losses.min(), np.min(raw) if raw is not None and len(raw) else np.inf) * 0.9, top * 1.15)
     ax.set_xlabel("learning rate (log scale)")
-    ax.set_ylabel("smoothed training loss")
+    ax.set_ylabel("training loss")
     ax.set_title(title)
-    ax.legend()
+    ax.legend(fontsize=8, loc="lower left")
     return fig
 
 

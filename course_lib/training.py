@@ -129,46 +129,66 @@ class LRFinderResult:
     lrs: list
     losses: list  # smoothed
     suggestion: float
+    raw: list = field(default_factory=list)  # the loss of each step's batch, before smoothing
+    steepest: int = 0  # index into lrs/losses of the suggestion
 
 
 def lr_find(model: torch.nn.Module, loss_fn: LossFn, x: torch.Tensor, y: torch.Tensor | None = None, *,
             make_optimizer: Callable[[list, float], torch.optim.Optimizer], batch_size: int,
-            start: float = 1e-6, end: float = 10.0, steps: int = 100, generator: torch.Generator | None = None,
-            progress: bool = True) -> LRFinderResult:
+            start: float = 1e-4, end: float = 10.0, steps: int = 300, beta: float = 0.95,
+            generator: torch.Generator | None = None, progress: bool = True) -> LRFinderResult:
     """Smith's learning-rate range test.
 
-    Trains a copy of ``model`` for up to ``steps`` mini-batches while the learning rate
-    grows geometrically from ``start`` to ``end``, recording an exponentially smoothed
-    loss; it stops once the loss passes four times its best. The suggestion is the rate
-    at the smoothed minimum divided by ten: still on the steep, falling part of the
-    curve, safely before it blows up. ``model`` itself is left untouched.
+    Trains a copy of ``model`` for up to ``steps`` mini-batches (each drawn at random,
+    with replacement, by ``generator``) while the learning rate grows geometrically from
+    ``start`` to ``end``. The loss is smoothed by an exponential moving average
+    (``beta``, bias-corrected); the test stops once the smoothed loss passes four times
+    its best, or is not finite. The suggestion is the rate where the smoothed loss falls
+    fastest against log(rate), looked for before its minimum: the middle of the steep,
+    falling stretch, well before the blow-up. ``model`` itself is left untouched.
     """
     from tqdm.auto import tqdm
 
     probe = copy.deepcopy(model).train()
     opt = make_optimizer(list(probe.parameters()), start)
     generator = generator if generator is not None else torch.Generator().manual_seed(0)
-    factor = (end / start) ** (1 / max(steps - 1, 1))
-    lrs, losses, avg, best = [], [], 0.0, math.inf
-    it = iter(())
-    for step in tqdm(range(steps), desc="lr_find", disable=not progress, leave=False):
-        idx = next(it, None)
-        if idx is None:
-            it = batches(len(x), batch_size, generator)
-            idx = next(it)
-        lr = start * factor ** step
-        for group in opt.param_groups:
-            group["lr"] = lr
-        loss = loss_fn(probe, x[idx], None if y is None else y[idx])
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
-        avg = 0.98 * avg + 0.02 * loss.item()
-        smooth = avg / (1 - 0.98 ** (step + 1))
-        if not math.isfinite(smooth) or smooth > 4 * best:
-            break
-        best = min(best, smooth)
-        lrs.append(lr)
-        losses.append(smooth)
-    suggestion = lrs[min(range(len(losses)), key=losses.__getitem__)] / 10
-    return LRFinderResult(lrs, losses, suggestion)
+    lrs, losses, raw, avg, best = [], [], [], 0.0, math.inf
+    bar = tqdm(total=steps, desc="lr_find", disable=not progress, leave=False)
+    try:
+        for step in range(steps):
+            lr = start * (end / start) ** (step / max(steps - 1, 1))
+            for group in opt.param_groups:
+                group["lr"] = lr
+            idx = torch.randint(len(x), (batch_size,), generator=generator)
+            loss = loss_fn(probe, x[idx], None if y is None else y[idx])
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            avg = beta * avg + (1 - beta) * loss.item()
+            smooth = avg / (1 - beta ** (step + 1))
+            bar.update(1)
+            if not math.isfinite(smooth) or smooth > 4 * best:
+                bar.reset(total=step + 1)  # the blow-up is the test's normal end: show the bar complete
+                bar.update(step + 1)
+                break
+            best = min(best, smooth)
+            lrs.append(lr)
+            losses.append(smooth)
+            raw.append(loss.item())
+    finally:
+        bar.close()
+    steepest = steepest_fall(lrs, losses)
+    return LRFinderResult(lrs, losses, lrs[steepest], raw, steepest)
+
+
+def steepest_fall(lrs: list, losses: list) -> int:
+    """Index where ``losses`` falls fastest against log(``lrs``), looked for before the
+    loss's minimum (``numpy.gradient``: central differences inside, one-sided at the ends);
+    0 when the minimum is the first point."""
+    import numpy as np
+
+    lowest = int(np.argmin(losses))
+    if lowest == 0:
+        return 0
+    slopes = np.gradient(np.asarray(losses, dtype=float), np.log(np.asarray(lrs, dtype=float)))
+    return int(np.argmin(slopes[:lowest]))

@@ -1,10 +1,13 @@
 """Checks on the smoke run of notebook 01 (pixel similarity): 1,000 training images of the
 embedded sample, 1,000 test images. The numbers only need to be well clear of chance and
 keep the notebook's lesson (L2 beats L1 against class means) true."""
+import json
 import math
+from pathlib import Path
 
 import pytest
 
+SMOKE = Path(__file__).resolve().parents[1] / "runs" / "smoke"
 NAME = "01_pixel_similarity"
 KEYS = ("acc_l1", "acc_l2", "acc_3v7_l1", "acc_1nn", "per_class_acc_l1", "n_train", "n_test", "dataset")
 
@@ -60,3 +63,10 @@ def test_the_lessons_hold(m):
 
 def test_chunked_1nn_matches_scikit_learn(m):
     assert m["knn_sklearn_agreement"] >= 0.99
+
+
+def test_every_claim_is_listed_and_holds(smoke_metrics):
+    smoke_metrics(NAME)  # runs the smoke profile if needed
+    claims = json.loads((SMOKE / NAME / "metrics.json").read_text())["claims"]
+    assert len(claims) >= 4, claims
+    assert all(claims.values()), [text for text, held in claims.items() if not held]

@@ -1,4 +1,6 @@
 """course_lib.training and course_lib.session: batches, determinism, checkpoints, LR finder."""
+import math
+
 import pytest
 import torch
 import torch.nn.functional as F
@@ -80,6 +82,37 @@ def test_lr_find_suggests_a_rate_and_leaves_the_model_alone():
     h = training.fit(model, ce, x, y, epochs=5, batch_size=64, optimizer=opt, progress=False)
     losses = h.column("train_loss")
     assert losses[-1] < 0.8 * losses[0]
+
+
+def test_lr_find_marks_an_early_stop_as_finished(monkeypatch):
+    import io
+
+    import tqdm.auto
+
+    bars = []
+
+    class Recorder(tqdm.auto.tqdm):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **{**kwargs, "file": io.StringIO()})
+            bars.append(self)
+
+    monkeypatch.setattr(tqdm.auto, "tqdm", Recorder)
+    model, x, y = tiny_problem()
+    result = training.lr_find(model, ce, x, y, batch_size=64, start=1e-2, end=1e4, steps=200, progress=True,
+                              make_optimizer=lambda params, lr: torch.optim.SGD(params, lr=lr))
+    assert len(result.lrs) < 200  # the loss blew up before the last step
+    (bar,) = bars
+    assert bar.n == bar.total == len(result.lrs) + 1  # complete at the step that stopped it, then closed
+    assert bar.disable  # tqdm sets this on close()
+
+
+def test_lr_find_suggests_the_steepest_fall_before_the_minimum():
+    lrs = [10 ** (i / 10) for i in range(-40, 11)]
+    losses = [2.3 - 2.0 / (1 + math.exp(-(math.log10(r) + 1) * 3)) for r in lrs]  # falls fastest at 0.1
+    losses[-5:] = [losses[-6] + k for k in range(1, 6)]  # then blows up
+    i = training.steepest_fall(lrs, losses)
+    assert 0.07 < lrs[i] < 0.14
+    assert training.steepest_fall([1e-3, 1e-2, 1e-1], [1.0, 2.0, 3.0]) == 0  # never fell: the first rate
 
 
 def test_start_picks_cpu_here_and_rejects_unknown_devices():
