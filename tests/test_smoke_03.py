@@ -1,7 +1,10 @@
 """Checks on the smoke run of notebook 03 (metrics.json); each can fail."""
+import json
 from pathlib import Path
 
 import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
 
 NAME = "03_autoencoder"
 
@@ -11,11 +14,40 @@ def m(smoke_metrics):
     return smoke_metrics(NAME)
 
 
+@pytest.fixture(scope="module")
+def record(m):
+    # the whole metrics.json (claims, params), written by the same smoke run as ``m``
+    return json.loads((ROOT / "runs" / "smoke" / NAME / "metrics.json").read_text())
+
+
 def test_keys(m):
-    for key in ("mse_by_dim", "pca_mse_by_dim", "mse_2d", "epochs", "mean_image_mse", "seed_dim3_mse"):
+    for key in ("mse_by_dim", "pca_mse_by_dim", "mse_2d", "epochs", "mean_image_mse", "seed_dim3_mse",
+                "seed_table", "seed_dim100_mse", "seed_dim3_saturation_step", "width_mse", "knn5_2d"):
         assert key in m
     assert set(m["mse_by_dim"]) == set(m["pca_mse_by_dim"])
     assert m["mse_2d"] == m["mse_by_dim"]["2"]
+
+
+def test_seed_table_has_the_seeds_three_dims_per_epoch(m):
+    assert set(m["seed_table"]) == {"100", "50", "3"}
+    for dim, by_epoch in m["seed_table"].items():
+        assert [int(e) for e in by_epoch] == list(range(1, len(by_epoch) + 1)), dim
+        assert all(0 < v < 0.2 for v in by_epoch.values()), dim
+    assert m["seed_dim100_mse"] == m["seed_table_test_mse"]["100"][str(len(m["seed_table"]["100"]))]
+
+
+def test_seed_dim3_collapses_and_dim100_does_not(m):
+    # even in the smoke run's 200 steps the tanh code saturates and the encoder's gradient dies
+    assert m["seed_dim3_saturated"] > 0.9
+    assert m["seed_dim3_saturation_step"] is not None
+    grad = m["seed_dim3_encoder_grad"]
+    assert grad["last_steps"] < grad["first_steps"] / 100
+    assert m["seed_dim100_mse"] < m["mean_image_mse"]
+
+
+def test_every_claim_holds(record):
+    assert record["claims"], "the notebook records its claims"
+    assert all(record["claims"].values()), [k for k, v in record["claims"].items() if not v]
 
 
 def test_2d_autoencoder_beats_pca_2_on_the_same_data(m):
@@ -24,6 +56,10 @@ def test_2d_autoencoder_beats_pca_2_on_the_same_data(m):
 
 def test_2d_autoencoder_beats_the_mean_image(m):
     assert m["mse_2d"] < 0.85 * m["mean_image_mse"]
+
+
+def test_2d_code_knows_the_classes_above_chance(m):
+    assert m["knn5_2d"] > 0.3
 
 
 def test_mean_image_mse_is_the_pixel_variance_of_mnist(m):
