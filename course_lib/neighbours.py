@@ -12,10 +12,27 @@ computed; each block updates the running top-k of its rows *and* of its columns.
 - L2: ``||a||^2 + ||b||^2 - 2 a.b``, one matrix multiply per block.
 - L1 has no matrix-multiply shortcut: a compiled kernel sums absolute differences.
 - 8-bit images (every value a multiple of 1/255 in [0, 1], as MNIST's are) take an
-  integer path: the pixels become integers 0..255, every distance is an exact integer
-  (ties are real ties, not rounding), and the L2 products run as an int8 matrix
-  multiply (``torch._int_mm``), which is about 2.5x faster than float32 on CPUs with
-  AVX-512 VNNI. The returned distances are divided back by 255. Other data run in
+  integer path: the pixels become integers 0..255 (shifted to -128..127 for L2, which
+  changes no distance), every distance is an exact integer (ties are real ties, not
+  rounding), and the returned distances are divided back by 255. The L2 dot products can
+  run on three exact kernels, and the fastest one *on this CPU* is chosen by a
+  calibration of a few milliseconds on first use (``l2_kernel()``, cached per process
+  and thread count):
+
+  - ``"int8-matmul"``: ``torch._int_mm``. About 4x the float32 rate on CPUs with
+    AVX-512 VNNI, where torch hands it to oneDNN; everywhere else torch runs it as a
+    plain loop, about 60x *slower* than float32.
+  - ``"float32-exact"``: an ordinary float32 matrix multiply. Every product of two
+    shifted pixels is at most 128^2 = 2^14 in size, so a sum of up to 1024 of them stays
+    below 2^24, where float32 holds every integer exactly, whatever the order of the
+    additions: the result is exact. Images of more than 1024 pixels are summed in chunks
+    of 1024. Needs no int8 hardware.
+  - ``"float64"``: the fallback, exact as well, about half the float32 rate.
+
+  ``last_path()`` says which kernel the last ``knn`` call took (notebooks record it).
+  L1 on 8-bit images sums absolute differences of bytes in a compiled kernel written
+  as 32-byte vector blocks (``"uint8-sad"``), which LLVM turns into PSADBW on x86 and
+  UABD on ARM; ``"uint8-loop"`` is the plain loop it replaces. Other data run in
   float64, where the L2 expansion keeps even tiny distances.
 - Points of at most ``KD_TREE_MAX_DIM`` dimensions (2-D embeddings) go through
   scikit-learn's KD-tree, which is exact and far faster there than brute force.
@@ -33,19 +50,27 @@ Neighbourhood-preservation measures, all from kNN lists:
 from __future__ import annotations
 
 import math
+import time
 
 import numba
 import numpy as np
 import torch
-from numba import njit, prange
+from llvmlite import ir
+from numba import njit, types
+from numba.core import cgutils
+from numba.extending import intrinsic
 
-# numba's own thread pool, not OpenMP: a second OpenMP runtime in the process leaves
-# spinning threads that slow every later torch operation many times over
+# numba's own thread pool, not OpenMP, should a kernel ever use prange: a second OpenMP
+# runtime in the process leaves spinning threads that slow every later torch operation
 numba.config.THREADING_LAYER = "workqueue"
 
 METRICS = ("l1", "l2")
 KD_TREE_MAX_DIM = 3
 DEFAULT_BLOCK = 2048
+L2_EIGHT_BIT_KERNELS = ("int8-matmul", "float32-exact", "float64")
+L1_EIGHT_BIT_KERNELS = ("uint8-sad", "uint8-loop")
+# float32 holds every integer below 2^24 exactly; a shifted pixel product is at most 128^2 = 2^14
+FLOAT32_EXACT_CHUNK = 2 ** 24 // 128 ** 2  # 1024 pixels
 
 
 def _l2_squared_block(a: torch.Tensor, b: torch.Tensor, a_sq: torch.Tensor, b_sq: torch.Tensor) -> torch.Tensor:
@@ -76,19 +101,46 @@ def _eight_bit(x: torch.Tensor) -> torch.Tensor | None:
 
 # ---------------------------------------------------------------- compiled kernels
 # Module-level numba functions, compiled on first use and cached in __pycache__ (numba
-# cannot cache functions defined inside other functions).
+# cannot cache functions defined inside other functions). Each is a serial loop over a
+# range [lo, hi) of its work that releases the GIL (nogil); ``_in_parallel`` splits the
+# work over torch's thread count. numba's own parallel=True/prange would do the same, but
+# compiles two to three times slower, and on a fresh clone the compile is most of a small
+# kNN's time.
+
+_POOL: list = [None, 0]  # a ThreadPoolExecutor and its size, made on first use
 
 
-def _use_torch_threads() -> None:
-    """Run the kernels below on as many threads as torch uses (session.start sets it)."""
-    numba.set_num_threads(max(1, min(torch.get_num_threads(), numba.config.NUMBA_NUM_THREADS)))
+def _in_parallel(tasks: list) -> None:
+    """Run ``tasks`` (functions of no arguments that call GIL-free kernels) on as many
+    threads as torch uses (session.start sets it), waiting for all."""
+    threads = min(torch.get_num_threads(), len(tasks))
+    if threads <= 1:
+        for task in tasks:
+            task()
+        return
+    from concurrent.futures import ThreadPoolExecutor
+
+    if _POOL[1] < threads:
+        if _POOL[0] is not None:
+            _POOL[0].shutdown()
+        _POOL[:] = [ThreadPoolExecutor(threads, thread_name_prefix="knn"), threads]
+    for future in [_POOL[0].submit(task) for task in tasks]:
+        future.result()
 
 
-@njit(parallel=True, fastmath=True, cache=True)
-def _l1_block(a, b, out, zero):  # pragma: no cover - compiled
-    """out[i, j] = sum_t |a[i, t] - b[j, t]|, summed in the type of ``zero`` (max - min
-    rather than abs(a - b), which would wrap around for uint8)."""
-    for i in prange(a.shape[0]):
+def _slices(n: int, parts: int) -> list:
+    """[lo, hi) ranges cutting range(n) into at most ``parts`` near-equal pieces."""
+    cuts = np.linspace(0, n, min(parts, n) + 1).round().astype(int)
+    return [(int(lo), int(hi)) for lo, hi in zip(cuts[:-1], cuts[1:]) if hi > lo]
+
+
+@njit(nogil=True, fastmath=True, cache=True)
+def _l1_block(lo, hi, a, b, out, zero):  # pragma: no cover - compiled
+    """out[i, j] = sum_t |a[i, t] - b[j, t]| for rows lo <= i < hi, summed in the type of
+    ``zero`` (max - min rather than abs(a - b), which would wrap around for uint8). The
+    plain loop: for float data, and the "uint8-loop" kernel. LLVM vectorises it 8 or 16
+    pixels a step, each widened to 32 bits before the sum."""
+    for i in range(lo, hi):
         ai = a[i]
         for j in range(b.shape[0]):
             bj = b[j]
@@ -96,6 +148,67 @@ def _l1_block(a, b, out, zero):  # pragma: no cover - compiled
             for t in range(a.shape[1]):
                 s += max(ai[t], bj[t]) - min(ai[t], bj[t])
             out[i, j] = s
+
+
+def _sad_of(width):
+    """A numba intrinsic: sum_{u < width} |a[i, t + u] - b[j, t + u]| for C-contiguous uint8
+    matrices, written as one vector load, subtract, abs and add-reduction. LLVM lowers this
+    pattern to PSADBW on x86 (32 bytes an instruction with AVX2) and to UABD/UADALP on ARM,
+    where the plain loop above widens every byte to 32 bits first."""
+
+    @intrinsic
+    def sad(typingctx, a, b, i, j, t):
+        sig = types.int64(a, b, types.intp, types.intp, types.intp)
+
+        def codegen(context, builder, signature, args):
+            a_val, b_val, i_val, j_val, t_val = args
+            a_ty, b_ty = signature.args[0], signature.args[1]
+            pa = cgutils.get_item_pointer(context, builder, a_ty, context.make_array(a_ty)(context, builder, a_val),
+                                          [i_val, t_val], wraparound=False)
+            pb = cgutils.get_item_pointer(context, builder, b_ty, context.make_array(b_ty)(context, builder, b_val),
+                                          [j_val, t_val], wraparound=False)
+            bytes_ty, ints_ty = ir.VectorType(ir.IntType(8), width), ir.VectorType(ir.IntType(32), width)
+            va = builder.load(builder.bitcast(pa, bytes_ty.as_pointer()), align=1)
+            vb = builder.load(builder.bitcast(pb, bytes_ty.as_pointer()), align=1)
+            diff = builder.sub(builder.zext(va, ints_ty), builder.zext(vb, ints_ty))
+            absolute = cgutils.get_or_insert_function(
+                builder.module, ir.FunctionType(ints_ty, [ints_ty, ir.IntType(1)]), f"llvm.abs.v{width}i32")
+            total = cgutils.get_or_insert_function(
+                builder.module, ir.FunctionType(ir.IntType(32), [ints_ty]), f"llvm.vector.reduce.add.v{width}i32")
+            summed = builder.call(total, [builder.call(absolute, [diff, ir.Constant(ir.IntType(1), 0)])])
+            return builder.zext(summed, ir.IntType(64))
+
+        return sig, codegen
+
+    return sad
+
+
+_sad32, _sad8 = _sad_of(32), _sad_of(8)
+
+
+@njit(nogil=True, cache=True)
+def _l1_block_sad(lo, hi, a, b, out):  # pragma: no cover - compiled
+    """out[i, j] = sum_t |a[i, t] - b[j, t]| for uint8 a and b (C-contiguous) and the row
+    pairs lo <= pair < hi (rows 2 pair and 2 pair + 1), in blocks of 32 and then 8 bytes,
+    the last few pixels one at a time. Two rows of a share each row of b while it is hot."""
+    n, d = a.shape[0], a.shape[1]
+    d32, d8 = d - d % 32, d - d % 8
+    for pair in range(lo, hi):
+        i0 = 2 * pair
+        i1 = min(i0 + 1, n - 1)
+        for j in range(b.shape[0]):
+            s0, s1 = 0, 0
+            for t in range(0, d32, 32):
+                s0 += _sad32(a, b, i0, j, t)
+                s1 += _sad32(a, b, i1, j, t)
+            for t in range(d32, d8, 8):
+                s0 += _sad8(a, b, i0, j, t)
+                s1 += _sad8(a, b, i1, j, t)
+            for t in range(d8, d):
+                s0 += max(a[i0, t], b[j, t]) - min(a[i0, t], b[j, t])
+                s1 += max(a[i1, t], b[j, t]) - min(a[i1, t], b[j, t])
+            out[i0, j] = s0
+            out[i1, j] = s1
 
 
 @njit(inline="always")
@@ -115,39 +228,56 @@ def _push(heap_d, heap_i, value, index):  # pragma: no cover - compiled
     heap_d[pos], heap_i[pos] = value, index
 
 
-@njit(parallel=True, cache=True)
-def _merge(g, scale, sq, row0, col0, best_d, best_i, columns_too):  # pragma: no cover - compiled
-    """Fold one block into the heaps. The distance between points row0 + r and
-    col0 + c is sq[row0 + r] + sq[col0 + c] + scale * g[r, c]: for L2, g holds dot
-    products, sq squared norms and scale is -2; for L1, g holds the distances."""
-    rows, cols = g.shape
-    for r in prange(rows):  # the block's rows: each thread owns some rows' heaps
+@njit(nogil=True, cache=True)
+def _merge_rows(lo, hi, g, scale, sq, row0, col0, best_d, best_i):  # pragma: no cover - compiled
+    """Fold rows lo <= r < hi of one block into their heaps. The distance between points
+    row0 + r and col0 + c is sq[row0 + r] + sq[col0 + c] + scale * g[r, c]: for L2, g holds
+    dot products, sq squared norms and scale is -2; for L1, g holds the distances."""
+    cols = g.shape[1]
+    for r in range(lo, hi):
         heap_d, heap_i = best_d[row0 + r], best_i[row0 + r]
         base = sq[row0 + r]
         for c in range(cols):
             v = base + sq[col0 + c] + scale * g[r, c]
             if v < heap_d[0] and row0 + r != col0 + c:
                 _push(heap_d, heap_i, v, col0 + c)
-    if columns_too:  # the block's columns: each thread owns a strip of 64 columns
-        for strip in prange((cols + 63) // 64):
-            c0, c1 = strip * 64, min(strip * 64 + 64, cols)
-            for r in range(rows):
-                base = sq[row0 + r]
-                for c in range(c0, c1):
-                    v = base + sq[col0 + c] + scale * g[r, c]
-                    if v < best_d[col0 + c, 0]:
-                        _push(best_d[col0 + c], best_i[col0 + c], v, row0 + r)
 
 
-@njit(parallel=True, cache=True)
-def _rank_penalty_block(d, row0, mine, others):  # pragma: no cover - compiled
+@njit(nogil=True, cache=True)
+def _merge_columns(lo, hi, g, scale, sq, row0, col0, best_d, best_i):  # pragma: no cover - compiled
+    """The same for the heaps of the block's columns (an off-diagonal block stands for its
+    transpose too), in strips of 64 columns, strips lo <= strip < hi."""
+    rows, cols = g.shape
+    for strip in range(lo, hi):
+        c0, c1 = strip * 64, min(strip * 64 + 64, cols)
+        for r in range(rows):
+            base = sq[row0 + r]
+            for c in range(c0, c1):
+                v = base + sq[col0 + c] + scale * g[r, c]
+                if v < best_d[col0 + c, 0]:
+                    _push(best_d[col0 + c], best_i[col0 + c], v, row0 + r)
+
+
+def _merge(g, scale, sq, row0, col0, best_d, best_i, columns_too):
+    """Fold one block into the heaps of its rows and, if ``columns_too``, of its columns.
+    The two sets of heaps are disjoint for an off-diagonal block, so all run at once."""
+    rows, cols = g.shape
+    parts = torch.get_num_threads()
+    args = (g, scale, sq, row0, col0, best_d, best_i)
+    tasks = [lambda lo=lo, hi=hi: _merge_rows(lo, hi, *args) for lo, hi in _slices(rows, parts)]
+    if columns_too:
+        tasks += [lambda lo=lo, hi=hi: _merge_columns(lo, hi, *args) for lo, hi in _slices((cols + 63) // 64, parts)]
+    _in_parallel(tasks)
+
+
+@njit(nogil=True, cache=True)
+def _rank_penalty_block(lo, hi, d, row0, mine, others, out):  # pragma: no cover - compiled
     """Row r of ``d`` holds point row0 + r's distances to all points. For each list m
-    of ``others`` (M, N, k): the summed (rank - k) of its intruders, the neighbours
-    that are not in ``mine`` (N, k). A rank counts the closer points, equal distances
-    ordered by index (a collapsed map has many)."""
+    of ``others`` (M, N, k), out[r, m] = the summed (rank - k) of its intruders, the
+    neighbours that are not in ``mine`` (N, k), for rows lo <= r < hi. A rank counts the
+    closer points, equal distances ordered by index (a collapsed map has many)."""
     n_lists, k = others.shape[0], others.shape[2]
-    out = np.zeros((d.shape[0], n_lists))
-    for r in prange(d.shape[0]):
+    for r in range(lo, hi):
         i = row0 + r
         for m in range(n_lists):
             for c in range(k):
@@ -162,19 +292,112 @@ def _rank_penalty_block(d, row0, mine, others):  # pragma: no cover - compiled
                     for t in range(j):
                         closer += d[r, t] == dij
                 out[r, m] += max(closer + 1 - k, 0)
-    return out.sum(0)
+
+
+# ---------------------------------------------------------------- choosing the kernel
+
+_L2_CHOICE: dict = {}  # torch thread count -> the calibration's verdict, for this process
+_LAST_PATH: dict = {}
+
+
+def _fp32_matmul_is_ieee() -> bool:
+    """False if torch was told to run float32 matrix multiplies in reduced precision
+    (bf16/tf32), which would make the float32-exact kernel inexact."""
+    matmul = getattr(torch.backends.mkldnn, "matmul", None)
+    return (torch.get_float32_matmul_precision() == "highest"
+            and getattr(matmul, "fp32_precision", "none") in ("none", "ieee"))
+
+
+def _best_seconds(fn, repeats: int = 3) -> float:
+    fn()  # warm-up: first calls build oneDNN primitives and touch the memory
+    best = math.inf
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        fn()
+        best = min(best, time.perf_counter() - t0)
+    return best
+
+
+def _calibrate_l2() -> dict:
+    """Time torch._int_mm against a float32 matrix multiply on kNN-shaped blocks of 784 pixels.
+
+    First a 64-row block, cheap even where _int_mm is a plain loop (about 3 ms there): if
+    int8 is more than 4x slower, that is the plain loop and float32 wins. Otherwise a
+    256-row block decides. A few milliseconds in all."""
+    gen = torch.Generator().manual_seed(0)
+    verdict = {"cpu_capability": torch.backends.cpu.get_cpu_capability(), "threads": torch.get_num_threads()}
+    if not _fp32_matmul_is_ieee():
+        verdict.update(kernel="float64", reason="float32 matrix multiplies are set to reduced precision "
+                                                 "(torch.set_float32_matmul_precision): float32 would not be exact")
+        return verdict
+    timings = {}
+    for rows in (64, 256):
+        a8 = torch.randint(-128, 128, (rows, 784), dtype=torch.int8, generator=gen)
+        b8 = torch.randint(-128, 128, (rows, 784), dtype=torch.int8, generator=gen).T.contiguous()
+        a32, b32 = a8.float(), b8.float()
+        t32 = _best_seconds(lambda: a32 @ b32)
+        t8 = _best_seconds(lambda: torch._int_mm(a8, b8), repeats=1 if rows == 64 else 3)
+        timings[rows] = {"int8-matmul": t8, "float32-exact": t32}
+        if t8 > 4 * t32:  # the plain loop: no need to time it on a larger block
+            break
+    t8, t32 = timings[rows]["int8-matmul"], timings[rows]["float32-exact"]
+    verdict["kernel"] = "int8-matmul" if t8 < t32 else "float32-exact"
+    verdict["reason"] = (f"calibrated on a {rows} x 784 @ 784 x {rows} block: int8 {t8 * 1e3:.3f} ms, "
+                         f"float32 {t32 * 1e3:.3f} ms")
+    verdict["calibration_ms"] = {str(r): {k: round(v * 1e3, 4) for k, v in t.items()} for r, t in timings.items()}
+    return verdict
+
+
+def l2_kernel(refresh: bool = False) -> dict:
+    """The kernel the L2 search of 8-bit images takes on this CPU: {"kernel", "reason",
+    "cpu_capability", "threads", ...}. Calibrated on first use, then cached for the process
+    (per torch thread count, which changes which kernel wins)."""
+    threads = torch.get_num_threads()
+    if refresh or threads not in _L2_CHOICE:
+        _L2_CHOICE[threads] = _calibrate_l2()
+    return dict(_L2_CHOICE[threads])
+
+
+def last_path() -> dict:
+    """Which path the last ``knn`` call in this process took, for a notebook's metrics:
+    {"metric", "data" ("8-bit", "float" or "low-dimensional"), "kernel", "chosen_by"
+    ("calibration", "forced", "only one"), "reason", "cpu_capability", "threads"}."""
+    return dict(_LAST_PATH)
+
+
+def _choose_kernel(metric: str, eight_bit: bool, kernel: str | None) -> dict:
+    cpu = {"cpu_capability": torch.backends.cpu.get_cpu_capability(), "threads": torch.get_num_threads()}
+    options = (L2_EIGHT_BIT_KERNELS if metric == "l2" else L1_EIGHT_BIT_KERNELS) if eight_bit else ("float64",)
+    if kernel is not None:
+        if kernel not in options:
+            what = "8-bit images" if eight_bit else "data that are not 8-bit images"
+            raise ValueError(f"kernel {kernel!r} cannot run {metric.upper()} on {what}; choose from "
+                             f"{', '.join(map(repr, options))}")
+        if kernel == "float32-exact" and not _fp32_matmul_is_ieee():
+            raise ValueError("kernel 'float32-exact' needs full-precision float32 matrix multiplies; "
+                             "torch.set_float32_matmul_precision is not 'highest'")
+        return {**cpu, "kernel": kernel, "chosen_by": "forced", "reason": "the kernel argument"}
+    if eight_bit and metric == "l2":
+        verdict = l2_kernel()
+        return {**cpu, "kernel": verdict["kernel"], "chosen_by": "calibration", "reason": verdict["reason"]}
+    if eight_bit:
+        return {**cpu, "kernel": "uint8-sad", "chosen_by": "only one",
+                "reason": "the vector-block kernel (uint8-loop is its plain-loop fallback)"}
+    return {**cpu, "kernel": "float64", "chosen_by": "only one", "reason": "data that are not 8-bit images"}
 
 
 # ---------------------------------------------------------------- exact kNN
 
 def knn(x: torch.Tensor, k: int, metric: str = "l2", chunk_size: int | None = None,
-        progress: bool = False) -> tuple[torch.Tensor, torch.Tensor]:
+        progress: bool = False, kernel: str | None = None) -> tuple[torch.Tensor, torch.Tensor]:
     """Exact k nearest neighbours of every row of ``x`` among the other rows.
 
     Returns ``(distances, indices)``, each (N, k), nearest first; a point is never its
     own neighbour (ties between equal distances are broken arbitrarily). ``metric`` is
     "l1" or "l2"; ``chunk_size`` is the side of the square blocks (memory grows with
-    its square: 2048 needs about 50 MB of extra memory).
+    its square: 2048 needs about 50 MB of extra memory). ``kernel`` forces one kernel
+    (for tests and benchmarks): for 8-bit images, one of ``L2_EIGHT_BIT_KERNELS`` or
+    ``L1_EIGHT_BIT_KERNELS``; otherwise "float64". ``last_path()`` says which ran.
     """
     _check_metric(metric)
     x = _as_float(x)
@@ -182,18 +405,32 @@ def knn(x: torch.Tensor, k: int, metric: str = "l2", chunk_size: int | None = No
     if isinstance(k, bool) or not isinstance(k, int) or not 1 <= k <= n - 1:
         raise ValueError(f"k must be an integer in [1, {n - 1}] for {n} points; got {k!r}")
     if x.shape[1] <= KD_TREE_MAX_DIM:
+        if kernel not in (None, "kd-tree"):
+            raise ValueError(f"points of at most {KD_TREE_MAX_DIM} dimensions always take the KD-tree; "
+                             f"got kernel={kernel!r}")
+        _LAST_PATH.clear()
+        _LAST_PATH.update(metric=metric, data="low-dimensional", kernel="kd-tree", chosen_by="only one",
+                          reason=f"at most {KD_TREE_MAX_DIM} dimensions",
+                          cpu_capability=torch.backends.cpu.get_cpu_capability(), threads=torch.get_num_threads())
         return _knn_kd_tree(x, k, metric)
     block = chunk_size or DEFAULT_BLOCK
     if block < 1:
         raise ValueError(f"chunk_size must be a positive integer; got {chunk_size!r}")
     from tqdm.auto import tqdm
 
-    _use_torch_threads()
     pixels = _eight_bit(x)
+    path = _choose_kernel(metric, pixels is not None, kernel)
+    path = {"metric": metric, "data": "8-bit" if pixels is not None else "float", **path}
+    _LAST_PATH.clear()
+    _LAST_PATH.update(path)
+    kernel = path["kernel"]
     if pixels is not None and metric == "l2":
-        # shifting by 128 changes no distance and makes the values fit int8 for _int_mm
-        points = (pixels.to(torch.int16) - 128).to(torch.int8)
-        sq = points.to(torch.int32).square().sum(1).numpy()
+        # shifting by 128 changes no distance, makes the values fit int8 for _int_mm and
+        # keeps the float32 products within 2^14 (see FLOAT32_EXACT_CHUNK)
+        shifted = pixels.to(torch.int16) - 128
+        sq = shifted.to(torch.int32).square().sum(1).numpy()
+        points = {"int8-matmul": torch.int8, "float32-exact": torch.float32, "float64": torch.float64}[kernel]
+        points = shifted.to(points)
     elif pixels is not None:
         points, sq = pixels, np.zeros(n, np.int32)
     else:  # float64: in float32, ||a||^2 + ||b||^2 - 2 a.b loses distances below ~1e-3
@@ -210,11 +447,10 @@ def knn(x: torch.Tensor, k: int, metric: str = "l2", chunk_size: int | None = No
     for a, b in tqdm(pairs, desc=f"knn {metric}", disable=not progress, leave=False):
         rows, cols = points[starts[a]:starts[a] + block], points[starts[b]:starts[b] + block]
         if metric == "l2":
-            g = torch._int_mm(rows, right[b]) if exact_ints else rows @ right[b]
-            g, scale = g.numpy(), -2
+            g, scale = _dot_products(rows, right[b], kernel, exact_ints), -2
         else:
             g, scale = np.empty((len(rows), len(cols)), sq.dtype), 1
-            _l1_block(rows.numpy(), cols.numpy(), g, sq.dtype.type(0))
+            _l1_distances(rows.numpy(), cols.numpy(), g, kernel)
         _merge(g, scale, sq, starts[a], starts[b], best_d, best_i, a != b)
 
     best_d, order = torch.sort(torch.from_numpy(best_d).double(), dim=1)
@@ -224,6 +460,32 @@ def knn(x: torch.Tensor, k: int, metric: str = "l2", chunk_size: int | None = No
     if exact_ints:
         best_d = best_d / 255
     return best_d.float(), best_i
+
+
+def _l1_distances(a: np.ndarray, b: np.ndarray, out: np.ndarray, kernel: str) -> None:
+    """out[i, j] = sum_t |a[i, t] - b[j, t]|, on torch's thread count."""
+    parts = torch.get_num_threads()
+    if kernel == "uint8-sad":  # its rows go in pairs
+        tasks = [lambda lo=lo, hi=hi: _l1_block_sad(lo, hi, a, b, out) for lo, hi in _slices((len(a) + 1) // 2, parts)]
+    else:
+        zero = out.dtype.type(0)
+        tasks = [lambda lo=lo, hi=hi: _l1_block(lo, hi, a, b, out, zero) for lo, hi in _slices(len(a), parts)]
+    _in_parallel(tasks)
+
+
+def _dot_products(rows: torch.Tensor, right_t: torch.Tensor, kernel: str, eight_bit: bool) -> np.ndarray:
+    """rows @ right_t as a numpy array: int32 for the 8-bit kernels (exact integers), float64
+    for float data. The int32 output feeds one compiled merge for every 8-bit kernel."""
+    if kernel == "int8-matmul":
+        return torch._int_mm(rows, right_t).numpy()
+    if kernel == "float32-exact":
+        g = None
+        for t in range(0, rows.shape[1], FLOAT32_EXACT_CHUNK):  # one chunk for up to 1024 pixels
+            part = (rows[:, t:t + FLOAT32_EXACT_CHUNK] @ right_t[t:t + FLOAT32_EXACT_CHUNK]).to(torch.int32)
+            g = part if g is None else g.add_(part)
+        return g.numpy()
+    g = rows @ right_t  # float64: exact for 8-bit images (every sum is an integer below 2^53)
+    return g.to(torch.int32).numpy() if eight_bit else g.numpy()
 
 
 def _knn_kd_tree(x: torch.Tensor, k: int, metric: str) -> tuple[torch.Tensor, torch.Tensor]:
@@ -314,12 +576,15 @@ def _rank_penalties(x_rank: torch.Tensor, nn_rank: torch.Tensor, nn_others: list
     mine = nn_rank[:, :k].numpy()
     others = torch.stack([other[:, :k] for other in nn_others]).numpy()
     totals = np.zeros(len(nn_others))
-    _use_torch_threads()
+    parts = torch.get_num_threads()
     for s in range(0, n, chunk_size):
         e = min(s + chunk_size, n)
-        d = _l2_squared_block(x_rank[s:e], x_rank, sq[s:e], sq)
-        d[torch.arange(e - s), torch.arange(s, e)] = math.inf  # never your own neighbour
-        totals += _rank_penalty_block(d.numpy(), s, mine, others)
+        d = _l2_squared_block(x_rank[s:e], x_rank, sq[s:e], sq).numpy()
+        d[np.arange(e - s), np.arange(s, e)] = math.inf  # never your own neighbour
+        out = np.zeros((e - s, len(nn_others)))
+        _in_parallel([lambda lo=lo, hi=hi: _rank_penalty_block(lo, hi, d, s, mine, others, out)
+                      for lo, hi in _slices(e - s, parts)])
+        totals += out.sum(0)
     return totals.tolist()
 
 
