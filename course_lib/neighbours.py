@@ -71,6 +71,8 @@ L2_EIGHT_BIT_KERNELS = ("int8-matmul", "float32-exact", "float64")
 L1_EIGHT_BIT_KERNELS = ("uint8-sad", "uint8-loop")
 # float32 holds every integer below 2^24 exactly; a shifted pixel product is at most 128^2 = 2^14
 FLOAT32_EXACT_CHUNK = 2 ** 24 // 128 ** 2  # 1024 pixels
+# up to this many points, row strips against all points + topk; above, symmetric blocks + heaps
+STRIPS_MAX_N = 10_000
 
 
 def _l2_squared_block(a: torch.Tensor, b: torch.Tensor, a_sq: torch.Tensor, b_sq: torch.Tensor) -> torch.Tensor:
@@ -296,7 +298,7 @@ def _rank_penalty_block(lo, hi, d, row0, mine, others, out):  # pragma: no cover
 
 # ---------------------------------------------------------------- choosing the kernel
 
-_L2_CHOICE: dict = {}  # torch thread count -> the calibration's verdict, for this process
+_L2_CHOICE: dict = {}  # the calibration's verdict, once per process
 _LAST_PATH: dict = {}
 
 
@@ -308,54 +310,62 @@ def _fp32_matmul_is_ieee() -> bool:
             and getattr(matmul, "fp32_precision", "none") in ("none", "ieee"))
 
 
-def _best_seconds(fn, repeats: int = 3) -> float:
-    fn()  # warm-up: first calls build oneDNN primitives and touch the memory
-    best = math.inf
-    for _ in range(repeats):
-        t0 = time.perf_counter()
+def _best_seconds(fns: list, repeats: int) -> list:
+    """The best of ``repeats`` timings of each function, the functions alternating (so that
+    load from other processes hits them alike), after one warm-up call of each (first calls
+    build oneDNN primitives and touch the memory)."""
+    for fn in fns:
         fn()
-        best = min(best, time.perf_counter() - t0)
+    best = [math.inf] * len(fns)
+    for _ in range(repeats):
+        for i, fn in enumerate(fns):
+            t0 = time.perf_counter()
+            fn()
+            best[i] = min(best[i], time.perf_counter() - t0)
     return best
 
 
 def _calibrate_l2() -> dict:
     """Time torch._int_mm against a float32 matrix multiply on kNN-shaped blocks of 784 pixels.
 
-    First a 64-row block, cheap even where _int_mm is a plain loop (about 3 ms there): if
-    int8 is more than 4x slower, that is the plain loop and float32 wins. Otherwise a
-    256-row block decides. A few milliseconds in all."""
+    First a 64-row block, cheap even where _int_mm is a plain loop (a few ms there): if int8
+    is more than 4x slower, that is the plain loop and float32 wins. Otherwise a 384-row
+    block decides, best of 5 each. A few milliseconds in all; a loaded machine can blur a
+    close race, but never turns the plain loop into a winner."""
     gen = torch.Generator().manual_seed(0)
-    verdict = {"cpu_capability": torch.backends.cpu.get_cpu_capability(), "threads": torch.get_num_threads()}
+    verdict = {"cpu_capability": torch.backends.cpu.get_cpu_capability()}
     if not _fp32_matmul_is_ieee():
         verdict.update(kernel="float64", reason="float32 matrix multiplies are set to reduced precision "
                                                  "(torch.set_float32_matmul_precision): float32 would not be exact")
         return verdict
-    timings = {}
-    for rows in (64, 256):
-        a8 = torch.randint(-128, 128, (rows, 784), dtype=torch.int8, generator=gen)
-        b8 = torch.randint(-128, 128, (rows, 784), dtype=torch.int8, generator=gen).T.contiguous()
-        a32, b32 = a8.float(), b8.float()
-        t32 = _best_seconds(lambda: a32 @ b32)
-        t8 = _best_seconds(lambda: torch._int_mm(a8, b8), repeats=1 if rows == 64 else 3)
-        timings[rows] = {"int8-matmul": t8, "float32-exact": t32}
-        if t8 > 4 * t32:  # the plain loop: no need to time it on a larger block
-            break
-    t8, t32 = timings[rows]["int8-matmul"], timings[rows]["float32-exact"]
+    timings, threads = {}, torch.get_num_threads()
+    torch.set_num_threads(1)  # one thread: on a busy machine a multi-threaded call waits for its slowest thread
+    try:
+        for rows in (64, 384):
+            a8 = torch.randint(-128, 128, (rows, 784), dtype=torch.int8, generator=gen)
+            b8 = torch.randint(-128, 128, (rows, 784), dtype=torch.int8, generator=gen).T.contiguous()
+            a32, b32 = a8.float(), b8.float()
+            t8, t32 = _best_seconds([lambda: torch._int_mm(a8, b8), lambda: a32 @ b32],
+                                    repeats=1 if rows == 64 else 5)
+            timings[rows] = {"int8-matmul": t8, "float32-exact": t32}
+            if t8 > 4 * t32:  # the plain loop: no need to time it on a larger block
+                break
+    finally:
+        torch.set_num_threads(threads)
     verdict["kernel"] = "int8-matmul" if t8 < t32 else "float32-exact"
-    verdict["reason"] = (f"calibrated on a {rows} x 784 @ 784 x {rows} block: int8 {t8 * 1e3:.3f} ms, "
-                         f"float32 {t32 * 1e3:.3f} ms")
+    verdict["reason"] = (f"calibrated on a {rows} x 784 @ 784 x {rows} block, one thread: int8 "
+                         f"{t8 * 1e3:.3f} ms, float32 {t32 * 1e3:.3f} ms")
     verdict["calibration_ms"] = {str(r): {k: round(v * 1e3, 4) for k, v in t.items()} for r, t in timings.items()}
     return verdict
 
 
 def l2_kernel(refresh: bool = False) -> dict:
     """The kernel the L2 search of 8-bit images takes on this CPU: {"kernel", "reason",
-    "cpu_capability", "threads", ...}. Calibrated on first use, then cached for the process
-    (per torch thread count, which changes which kernel wins)."""
-    threads = torch.get_num_threads()
-    if refresh or threads not in _L2_CHOICE:
-        _L2_CHOICE[threads] = _calibrate_l2()
-    return dict(_L2_CHOICE[threads])
+    "cpu_capability", ...}. Calibrated on first use (on one thread: the race is per core),
+    then cached for the process."""
+    if refresh or "verdict" not in _L2_CHOICE:
+        _L2_CHOICE["verdict"] = _calibrate_l2()
+    return dict(_L2_CHOICE["verdict"])
 
 
 def last_path() -> dict:
@@ -416,8 +426,6 @@ def knn(x: torch.Tensor, k: int, metric: str = "l2", chunk_size: int | None = No
     block = chunk_size or DEFAULT_BLOCK
     if block < 1:
         raise ValueError(f"chunk_size must be a positive integer; got {chunk_size!r}")
-    from tqdm.auto import tqdm
-
     pixels = _eight_bit(x)
     path = _choose_kernel(metric, pixels is not None, kernel)
     path = {"metric": metric, "data": "8-bit" if pixels is not None else "float", **path}
@@ -437,9 +445,56 @@ def knn(x: torch.Tensor, k: int, metric: str = "l2", chunk_size: int | None = No
         points = x.double()
         sq = (points * points).sum(1).numpy() if metric == "l2" else np.zeros(n)
     exact_ints = pixels is not None
+    if n <= STRIPS_MAX_N:
+        _LAST_PATH["search"] = "row strips + topk"
+        best_d, best_i = _knn_strips(points, sq, k, metric, kernel, exact_ints, block, progress)
+    else:
+        _LAST_PATH["search"] = "symmetric blocks + heaps"
+        best_d, best_i = _knn_heaps(points, sq, k, metric, kernel, exact_ints, block, progress)
+    best_d, order = torch.sort(torch.from_numpy(best_d).double(), dim=1)
+    best_i = torch.from_numpy(best_i).gather(1, order)
+    if metric == "l2":
+        best_d = best_d.clamp_(min=0.0).sqrt_()
+    if exact_ints:
+        best_d = best_d / 255
+    return best_d.float(), best_i
+
+
+def _knn_strips(points, sq, k, metric, kernel, exact_ints, block, progress):
+    """Up to STRIPS_MAX_N points: each strip of ``block`` rows against all points, then
+    torch.topk. Twice the distance work of the symmetric blocks, but no heaps: below a
+    few thousand points that is faster, and it compiles no merge kernel (on a fresh clone
+    numba's compile is most of a small kNN's time)."""
+    from tqdm.auto import tqdm
+
+    n = len(points)
+    big = np.iinfo(np.int32).max if exact_ints else np.inf
+    best_d, best_i = np.empty((n, k), sq.dtype), np.empty((n, k), np.int64)
+    if metric == "l2":
+        right, sq_all = points.T.contiguous(), torch.from_numpy(sq)
+    for s in tqdm(range(0, n, block), desc=f"knn {metric}", disable=not progress, leave=False):
+        rows = points[s:s + block]
+        if metric == "l2":
+            d = torch.from_numpy(_dot_products(rows, right, kernel, exact_ints))
+            d = d.mul_(-2).add_(sq_all.unsqueeze(0)).add_(sq_all[s:s + block].unsqueeze(1))
+        else:
+            d = np.empty((len(rows), n), sq.dtype)
+            _l1_distances(rows.numpy(), points.numpy(), d, kernel)
+            d = torch.from_numpy(d)
+        d[torch.arange(len(rows)), torch.arange(s, s + len(rows))] = big  # never your own neighbour
+        values, indices = torch.topk(d, k, dim=1, largest=False, sorted=False)
+        best_d[s:s + block], best_i[s:s + block] = values.numpy(), indices.numpy()
+    return best_d, best_i
+
+
+def _knn_heaps(points, sq, k, metric, kernel, exact_ints, block, progress):
+    """Blocks on and above the diagonal only, each folded into the running top-k heaps
+    of its rows and of its columns."""
+    from tqdm.auto import tqdm
+
+    n = len(points)
     best_d = np.full((n, k), np.iinfo(np.int32).max if exact_ints else np.inf, sq.dtype)
     best_i = np.full((n, k), -1, np.int64)
-
     starts = list(range(0, n, block))
     if metric == "l2":  # the right-hand blocks, transposed once (a contiguous B^T is faster)
         right = [points[s:s + block].T.contiguous() for s in starts]
@@ -452,14 +507,7 @@ def knn(x: torch.Tensor, k: int, metric: str = "l2", chunk_size: int | None = No
             g, scale = np.empty((len(rows), len(cols)), sq.dtype), 1
             _l1_distances(rows.numpy(), cols.numpy(), g, kernel)
         _merge(g, scale, sq, starts[a], starts[b], best_d, best_i, a != b)
-
-    best_d, order = torch.sort(torch.from_numpy(best_d).double(), dim=1)
-    best_i = torch.from_numpy(best_i).gather(1, order)
-    if metric == "l2":
-        best_d = best_d.clamp_(min=0.0).sqrt_()
-    if exact_ints:
-        best_d = best_d / 255
-    return best_d.float(), best_i
+    return best_d, best_i
 
 
 def _l1_distances(a: np.ndarray, b: np.ndarray, out: np.ndarray, kernel: str) -> None:
