@@ -1,14 +1,17 @@
 """Exact nearest neighbours and how well a low-dimensional embedding keeps them.
 
 ``knn(x, k, metric)`` finds the exact ``k`` nearest neighbours of every row of ``x``
-among the other rows (L1 or L2), in square blocks so the N x N distance matrix never
-exists. Distances are symmetric, so only the blocks on and above the diagonal are
-computed; each block updates the running top-k of its rows *and* of its columns.
+among the other rows (L1 or L2), in blocks so the N x N distance matrix never exists.
 
-- The running top-k of each point is a max-heap of k (distance, index) pairs: a new
-  distance is compared with the heap's root (its current k-th best) and only enters if
-  it is smaller. A small compiled kernel (numba) does this for a whole block, for rows
-  and columns at once, in one pass over the block.
+- Up to ``STRIPS_MAX_N`` points (notebook 05's default 4,000): each strip of rows against
+  all points, then ``torch.topk``.
+- Above that (60,000 images): distances are symmetric, so only the square blocks on and
+  above the diagonal are computed; each block updates the running top-k of its rows
+  *and* of its columns. The running top-k of each point is a max-heap of k (distance,
+  index) pairs: a new distance is compared with the heap's root (its current k-th best)
+  and only enters if it is smaller. Small compiled kernels (numba) do this for a whole
+  block, rows and columns at once, in one pass over it. Half the distance work of the
+  strips, but the heaps cost more than topk at small N, and one more kernel to compile.
 - L2: ``||a||^2 + ||b||^2 - 2 a.b``, one matrix multiply per block.
 - L1 has no matrix-multiply shortcut: a compiled kernel sums absolute differences.
 - 8-bit images (every value a multiple of 1/255 in [0, 1], as MNIST's are) take an
@@ -16,12 +19,11 @@ computed; each block updates the running top-k of its rows *and* of its columns.
   changes no distance), every distance is an exact integer (ties are real ties, not
   rounding), and the returned distances are divided back by 255. The L2 dot products can
   run on three exact kernels, and the fastest one *on this CPU* is chosen by a
-  calibration of a few milliseconds on first use (``l2_kernel()``, cached per process
-  and thread count):
+  calibration of a few milliseconds on first use (``l2_kernel()``, cached per process):
 
-  - ``"int8-matmul"``: ``torch._int_mm``. About 4x the float32 rate on CPUs with
-    AVX-512 VNNI, where torch hands it to oneDNN; everywhere else torch runs it as a
-    plain loop, about 60x *slower* than float32.
+  - ``"int8-matmul"``: ``torch._int_mm``. Four to eight times the float32 rate on CPUs
+    with AVX-512 VNNI, where torch hands it to oneDNN; on every other CPU torch runs it as
+    a plain loop, tens of times *slower* than float32 (60x on issue 17's AVX2 laptop).
   - ``"float32-exact"``: an ordinary float32 matrix multiply. Every product of two
     shifted pixels is at most 128^2 = 2^14 in size, so a sum of up to 1024 of them stays
     below 2^24, where float32 holds every integer exactly, whatever the order of the
@@ -31,8 +33,9 @@ computed; each block updates the running top-k of its rows *and* of its columns.
 
   ``last_path()`` says which kernel the last ``knn`` call took (notebooks record it).
   L1 on 8-bit images sums absolute differences of bytes in a compiled kernel written
-  as 32-byte vector blocks (``"uint8-sad"``), which LLVM turns into PSADBW on x86 and
-  UABD on ARM; ``"uint8-loop"`` is the plain loop it replaces. Other data run in
+  as 32-byte vector blocks (``"uint8-sad"``), which LLVM turns into PSADBW on x86 (32
+  bytes an instruction with AVX2) and into its generic vector code elsewhere;
+  ``"uint8-loop"`` is the plain loop it replaces, which widens every byte to 32 bits. Other data run in
   float64, where the L2 expansion keeps even tiny distances.
 - Points of at most ``KD_TREE_MAX_DIM`` dimensions (2-D embeddings) go through
   scikit-learn's KD-tree, which is exact and far faster there than brute force.
@@ -155,8 +158,8 @@ def _l1_block(lo, hi, a, b, out, zero):  # pragma: no cover - compiled
 def _sad_of(width):
     """A numba intrinsic: sum_{u < width} |a[i, t + u] - b[j, t + u]| for C-contiguous uint8
     matrices, written as one vector load, subtract, abs and add-reduction. LLVM lowers this
-    pattern to PSADBW on x86 (32 bytes an instruction with AVX2) and to UABD/UADALP on ARM,
-    where the plain loop above widens every byte to 32 bits first."""
+    pattern to PSADBW on x86 (32 bytes an instruction with AVX2), where the plain loop above
+    widens every byte to 32 bits first; other CPUs get LLVM's generic vector code for it."""
 
     @intrinsic
     def sad(typingctx, a, b, i, j, t):
@@ -436,7 +439,7 @@ def knn(x: torch.Tensor, k: int, metric: str = "l2", chunk_size: int | None = No
         # shifting by 128 changes no distance, makes the values fit int8 for _int_mm and
         # keeps the float32 products within 2^14 (see FLOAT32_EXACT_CHUNK)
         shifted = pixels.to(torch.int16) - 128
-        sq = shifted.to(torch.int32).square().sum(1).numpy()
+        sq = shifted.to(torch.int32).square().sum(1, dtype=torch.int32).numpy()  # at most 2^14 x pixels
         points = {"int8-matmul": torch.int8, "float32-exact": torch.float32, "float64": torch.float64}[kernel]
         points = shifted.to(points)
     elif pixels is not None:
@@ -451,7 +454,8 @@ def knn(x: torch.Tensor, k: int, metric: str = "l2", chunk_size: int | None = No
     else:
         _LAST_PATH["search"] = "symmetric blocks + heaps"
         best_d, best_i = _knn_heaps(points, sq, k, metric, kernel, exact_ints, block, progress)
-    best_d, order = torch.sort(torch.from_numpy(best_d).double(), dim=1)
+    best_d, order = torch.sort(torch.from_numpy(best_d), dim=1)
+    best_d = best_d.double()
     best_i = torch.from_numpy(best_i).gather(1, order)
     if metric == "l2":
         best_d = best_d.clamp_(min=0.0).sqrt_()
