@@ -331,10 +331,11 @@ def _best_seconds(fns: list, repeats: int) -> list:
 def _calibrate_l2() -> dict:
     """Time torch._int_mm against a float32 matrix multiply on kNN-shaped blocks of 784 pixels.
 
-    First a 64-row block, cheap even where _int_mm is a plain loop (a few ms there): if int8
-    is more than 4x slower, that is the plain loop and float32 wins. Otherwise a 384-row
-    block decides, best of 5 each. A few milliseconds in all; a loaded machine can blur a
-    close race, but never turns the plain loop into a winner."""
+    First a 64-row block, best of 3, cheap even where _int_mm is a plain loop (a few ms a
+    call there): if int8 is more than 4x slower, that is the plain loop and float32 wins.
+    Otherwise a 384-row block decides, best of 5 each, the two alternating. A few
+    milliseconds in all. Load from other processes only ever adds time, so the best of
+    several calls is close to the true time; a single call could be preempted."""
     gen = torch.Generator().manual_seed(0)
     verdict = {"cpu_capability": torch.backends.cpu.get_cpu_capability()}
     if not _fp32_matmul_is_ieee():
@@ -349,7 +350,7 @@ def _calibrate_l2() -> dict:
             b8 = torch.randint(-128, 128, (rows, 784), dtype=torch.int8, generator=gen).T.contiguous()
             a32, b32 = a8.float(), b8.float()
             t8, t32 = _best_seconds([lambda: torch._int_mm(a8, b8), lambda: a32 @ b32],
-                                    repeats=1 if rows == 64 else 5)
+                                    repeats=3 if rows == 64 else 5)
             timings[rows] = {"int8-matmul": t8, "float32-exact": t32}
             if t8 > 4 * t32:  # the plain loop: no need to time it on a larger block
                 break
