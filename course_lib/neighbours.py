@@ -409,7 +409,9 @@ def knn(x: torch.Tensor, k: int, metric: str = "l2", chunk_size: int | None = No
     Returns ``(distances, indices)``, each (N, k), nearest first; a point is never its
     own neighbour (ties between equal distances are broken arbitrarily). ``metric`` is
     "l1" or "l2"; ``chunk_size`` is the side of the square blocks (memory grows with
-    its square: 2048 needs about 50 MB of extra memory). ``kernel`` forces one kernel
+    its square: 2048 needs about 50 MB of extra memory), or up to ``STRIPS_MAX_N`` points
+    the rows of a strip (memory about 12 x chunk_size x N bytes: 2048 rows of 10,000
+    points, 250 MB). ``kernel`` forces one kernel
     (for tests and benchmarks): for 8-bit images, one of ``L2_EIGHT_BIT_KERNELS`` or
     ``L1_EIGHT_BIT_KERNELS``; otherwise "float64". ``last_path()`` says which ran.
     """
