@@ -1,4 +1,6 @@
 """course_lib.neighbours against scikit-learn, and the scores on cases with known answers."""
+import warnings
+
 import numpy as np
 import pytest
 import torch
@@ -134,3 +136,108 @@ def test_trustworthiness_of_a_collapsed_map_stays_in_range(pixels):
     t = nb.trust_and_continuity(x, {"collapsed": y}, k=5)["collapsed"]
     assert 0.0 <= t["trustworthiness"] <= 1.0 and 0.0 <= t["continuity"] <= 1.0
     assert abs(t["continuity"] - sk_trustworthiness(y.numpy(), x.numpy(), n_neighbors=5)) < 0.05
+
+
+# ---------------------------------------------------------------- every kernel, forced
+
+def _sklearn_reference(x, k, sk_metric):
+    ref_d, ref_i = NearestNeighbors(n_neighbors=k + 1, metric=sk_metric).fit(x.double().numpy()).kneighbors()
+    return ref_d, ref_i
+
+
+def _assert_same_as_sklearn(dist, ind, ref_d, ref_i, k):
+    assert np.allclose(dist.numpy(), ref_d[:, :k], atol=1e-3)
+    clear = (ref_d[:, k] - ref_d[:, k - 1]) > 1e-3  # the k-th and (k+1)-th not tied
+    assert clear.mean() > 0.9
+    assert all(set(a) == set(b) for a, b in zip(ind.numpy()[clear], ref_i[clear, :k]))
+
+
+@pytest.mark.parametrize("search", ["strips", "heaps"])
+@pytest.mark.parametrize("metric, sk_metric, kernel", [
+    *[("l2", "euclidean", kern) for kern in nb.L2_EIGHT_BIT_KERNELS],
+    *[("l1", "manhattan", kern) for kern in nb.L1_EIGHT_BIT_KERNELS]])
+def test_each_kernel_matches_sklearn(pixels, monkeypatch, metric, sk_metric, kernel, search):
+    # every kernel forced in turn, on both searches (strips + topk, symmetric blocks + heaps)
+    monkeypatch.setattr(nb, "STRIPS_MAX_N", 10**9 if search == "strips" else 0)
+    x, k = pixels[:700], 15
+    dist, ind = nb.knn(x, k, metric, chunk_size=300, kernel=kernel)
+    path = nb.last_path()
+    assert (path["kernel"], path["chosen_by"], path["data"]) == (kernel, "forced", "8-bit")
+    assert path["search"] == ("row strips + topk" if search == "strips" else "symmetric blocks + heaps")
+    _assert_same_as_sklearn(dist, ind, *_sklearn_reference(x, k, sk_metric), k)
+
+
+@pytest.mark.parametrize("search", ["strips", "heaps"])
+@pytest.mark.parametrize("metric, sk_metric", [("l2", "euclidean"), ("l1", "manhattan")])
+def test_float64_fallback_matches_sklearn(pixels, monkeypatch, metric, sk_metric, search):
+    monkeypatch.setattr(nb, "STRIPS_MAX_N", 10**9 if search == "strips" else 0)
+    x, k = pixels[:700] * 0.5, 15  # not 8-bit: the float64 path
+    dist, ind = nb.knn(x, k, metric, chunk_size=300)
+    assert (nb.last_path()["kernel"], nb.last_path()["data"]) == ("float64", "float")
+    _assert_same_as_sklearn(dist, ind, *_sklearn_reference(x, k, sk_metric), k)
+
+
+def test_all_eight_bit_kernels_give_identical_distances(pixels):
+    # exact integer distances: every kernel returns the very same sorted distances
+    x = pixels[:600]
+    for metric, kernels in (("l2", nb.L2_EIGHT_BIT_KERNELS), ("l1", nb.L1_EIGHT_BIT_KERNELS)):
+        dists = [nb.knn(x, 20, metric, kernel=kern)[0] for kern in kernels]
+        assert all(torch.equal(d, dists[0]) for d in dists[1:]), metric
+
+
+def test_float32_exact_sums_wide_images_in_chunks():
+    # 1,500 pixels: more than FLOAT32_EXACT_CHUNK, so the float32 kernel sums two chunks
+    assert 1500 > nb.FLOAT32_EXACT_CHUNK
+    gen = torch.Generator().manual_seed(0)
+    x = torch.randint(0, 256, (300, 1500), generator=gen).float() / 255
+    d32, i32 = nb.knn(x, 10, "l2", kernel="float32-exact")
+    d64, i64 = nb.knn(x, 10, "l2", kernel="float64")
+    assert torch.equal(d32, d64)
+    ref = torch.cdist(x.double(), x.double()).fill_diagonal_(float("inf")).topk(10, largest=False).values
+    assert torch.allclose(d32.double(), ref, atol=1e-5)
+
+
+def test_calibration_is_cached_and_recorded(pixels):
+    verdict = nb.l2_kernel()
+    assert verdict["kernel"] in nb.L2_EIGHT_BIT_KERNELS and verdict["cpu_capability"]
+    assert nb.l2_kernel() == verdict  # cached: no second calibration
+    nb.knn(pixels[:300], 5, "l2")
+    path = nb.last_path()
+    assert path["kernel"] == verdict["kernel"] and path["chosen_by"] == "calibration"
+    assert {"metric", "data", "kernel", "chosen_by", "reason", "cpu_capability", "threads", "search"} <= set(path)
+    nb.knn(torch.randn(200, 2), 5, "l1")
+    assert nb.last_path()["kernel"] == "kd-tree"
+
+
+def test_calibration_avoids_the_plain_int8_loop():
+    # without oneDNN (as on every CPU without AVX-512 VNNI) torch._int_mm is a plain loop
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # torch's note that TF32 on oneDNN needs an Intel GPU
+            with torch.backends.mkldnn.flags(enabled=False):
+                verdict = nb.l2_kernel(refresh=True)
+        assert verdict["kernel"] == "float32-exact", verdict
+        assert verdict["calibration_ms"]["64"]["int8-matmul"] > 4 * verdict["calibration_ms"]["64"]["float32-exact"]
+    finally:
+        nb.l2_kernel(refresh=True)
+
+
+def test_reduced_precision_float32_falls_back_to_float64(pixels):
+    before = torch.get_float32_matmul_precision()
+    try:
+        torch.set_float32_matmul_precision("medium")  # bf16 matmuls where the CPU has them: not exact
+        assert nb.l2_kernel(refresh=True)["kernel"] == "float64"
+        with pytest.raises(ValueError, match="full-precision"):
+            nb.knn(pixels[:100], 5, "l2", kernel="float32-exact")
+    finally:
+        torch.set_float32_matmul_precision(before)
+        nb.l2_kernel(refresh=True)
+
+
+def test_knn_rejects_kernels_that_cannot_run(pixels):
+    with pytest.raises(ValueError, match="cannot run L2"):
+        nb.knn(pixels[:50], 5, "l2", kernel="uint8-sad")
+    with pytest.raises(ValueError, match="not 8-bit"):
+        nb.knn(pixels[:50] * 0.5, 5, "l2", kernel="int8-matmul")
+    with pytest.raises(ValueError, match="KD-tree"):
+        nb.knn(torch.randn(50, 2), 5, "l2", kernel="float64")
