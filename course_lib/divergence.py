@@ -6,15 +6,23 @@
   and average KL(P || Q) over the dimensions. :func:`kl_divergence` is the KL of two
   count vectors; the tests check it against ``scipy.stats.entropy``.
 - :func:`rbf_mmd2`: the squared maximum mean discrepancy with a Gaussian (RBF) kernel,
-  the biased (V-statistic) estimate, so it is exactly 0 for identical samples. The
-  bandwidth defaults to the median heuristic: the median distance between all pairs
-  of the pooled sample.
+  the biased V-statistic of Gretton et al. (2012, JMLR 13, eq. 5): exactly 0 for
+  identical samples but positive on average even when P = Q.
+  :func:`rbf_mmd2_unbiased` is their U-statistic (eq. 3, the diagonal k(x_i, x_i) left
+  out), centred on 0 under P = Q, so it can be negative. The bandwidth defaults to the
+  median heuristic: the median distance between pairs of a random subsample of the pooled
+  sample (:func:`median_bandwidth`).
 - :func:`permutation_test`: any statistic's p-value under the null "P and Q come from
   the same distribution": pool both samples, re-split them at random many times and
   count how often a re-split looks at least as different as the real split.
   :func:`mmd_permutation_test` does the same for MMD all at once from one kernel
   matrix (the kernel of the pooled sample is computed once, each re-split is a
   weighted sum of it).
+- Many tests at once, for false-alarm rates and power curves:
+  :func:`kl_permutation_pvalues` (histogram KL, all re-splits as one scatter-add) and
+  :func:`gram_permutation_pvalues` (MMD^2 from a precomputed kernel matrix of a pool of
+  items, all re-splits as one matrix product). Both take the same re-splits for every
+  replicate, which keeps each test exact.
 
 Nothing here trains anything: encode once, then permute the codes.
 """
@@ -76,10 +84,15 @@ def code_kl(codes_p: torch.Tensor, codes_q: torch.Tensor, bins: int = 10, pseudo
                          pseudo_count).mean().item()
 
 
-def median_bandwidth(z: torch.Tensor, max_points: int = 4000) -> float:
-    """The median heuristic: median Euclidean distance over all pairs of distinct rows of ``z``
-    (of its first ``max_points`` rows, to keep the pair count bounded)."""
-    z = torch.as_tensor(z, dtype=torch.float64)[:max_points]
+def median_bandwidth(z: torch.Tensor, max_points: int = 2000, seed: int = 0) -> float:
+    """The median heuristic: median Euclidean distance over all pairs of distinct rows of ``z``.
+
+    Above ``max_points`` rows it uses a random subsample of ``max_points`` rows (drawn with
+    ``seed``), so the pooled rows of both samples are represented whatever their order
+    (the first rows of a pooled ``cat([x, y])`` would be all x)."""
+    z = torch.as_tensor(z, dtype=torch.float64)
+    if len(z) > max_points:
+        z = z[torch.randperm(len(z), generator=torch.Generator().manual_seed(seed))[:max_points]]
     d = torch.cdist(z, z)
     i, j = torch.triu_indices(len(z), len(z), offset=1)
     return d[i, j].median().item()
@@ -97,6 +110,17 @@ def rbf_mmd2(x: torch.Tensor, y: torch.Tensor, bandwidth: float | None = None) -
     if bandwidth is None:
         bandwidth = median_bandwidth(torch.cat([torch.as_tensor(x), torch.as_tensor(y)]))
     return (rbf_kernel(x, x, bandwidth).mean() + rbf_kernel(y, y, bandwidth).mean()
+            - 2 * rbf_kernel(x, y, bandwidth).mean()).item()
+
+
+def rbf_mmd2_unbiased(x: torch.Tensor, y: torch.Tensor, bandwidth: float | None = None) -> float:
+    """Squared MMD, unbiased U-statistic (Gretton et al. 2012, eq. 3): the within-sample
+    means leave out the pairs (i, i). Its mean is 0 when P = Q; it can be negative."""
+    if bandwidth is None:
+        bandwidth = median_bandwidth(torch.cat([torch.as_tensor(x), torch.as_tensor(y)]))
+    n, m = len(x), len(y)
+    kxx, kyy = rbf_kernel(x, x, bandwidth), rbf_kernel(y, y, bandwidth)
+    return ((kxx.sum() - kxx.diagonal().sum()) / (n * (n - 1)) + (kyy.sum() - kyy.diagonal().sum()) / (m * (m - 1))
             - 2 * rbf_kernel(x, y, bandwidth).mean()).item()
 
 
@@ -142,7 +166,7 @@ def mmd_permutation_test(x: torch.Tensor, y: torch.Tensor, n_permutations: int =
     x, y = torch.as_tensor(x, dtype=torch.float64), torch.as_tensor(y, dtype=torch.float64)
     pooled = torch.cat([x, y])
     if bandwidth is None:
-        bandwidth = median_bandwidth(pooled)
+        bandwidth = median_bandwidth(pooled, seed=seed)
     kernel = rbf_kernel(pooled, pooled, bandwidth)
     n, total = len(x), len(pooled)
 
@@ -159,3 +183,77 @@ def mmd_permutation_test(x: torch.Tensor, y: torch.Tensor, n_permutations: int =
     null = torch.cat([mmd2(weights(torch.stack(orders[i:i + chunk]))) for i in range(0, len(orders), chunk)]) \
         if orders else torch.zeros(0, dtype=torch.float64)
     return TestResult(observed, _p_value(observed, null), null)
+
+
+def split_masks(n: int, m: int, n_permutations: int, seed: int = 0) -> torch.Tensor:
+    """(n_permutations, n + m) booleans: True where a re-split puts the item on the first
+    (P) side; the same re-splits as :func:`permutation_test` with this seed."""
+    orders = list(_splits(n + m, n_permutations, seed))
+    masks = torch.zeros(n_permutations, n + m, dtype=torch.bool)
+    for b, order in enumerate(orders):
+        masks[b, order[:n]] = True
+    return masks
+
+
+def kl_permutation_pvalues(codes_p: torch.Tensor, codes_q: torch.Tensor, masks: torch.Tensor, bins: int = 10,
+                           pseudo_count: float = 1.0, quantile: bool = False) -> tuple[torch.Tensor, torch.Tensor]:
+    """Permutation test of :func:`code_kl` for many replicates at once.
+
+    ``codes_p`` (R, n, D) and ``codes_q`` (R, m, D): R independent two-sample problems;
+    ``masks`` from :func:`split_masks`. Bins: equal bins of [0, 1], or with ``quantile``
+    each replicate's pooled quantile bins. Returns (statistic (R,), p-value (R,)).
+    """
+    codes_p, codes_q = torch.as_tensor(codes_p, dtype=torch.float64), torch.as_tensor(codes_q, dtype=torch.float64)
+    pooled = torch.cat([codes_p, codes_q], 1)  # (R, N, D)
+    n_rep, total, dims = pooled.shape
+    n = codes_p.shape[1]
+    which = torch.empty(n_rep, total, dims, dtype=torch.long)
+    for r in range(n_rep):
+        edges = quantile_edges(pooled[r], bins) if quantile else \
+            torch.linspace(0, 1, bins + 1, dtype=torch.float64)[1:-1].expand(dims, -1)
+        for d in range(dims):
+            which[r, :, d] = torch.bucketize(pooled[r, :, d].contiguous(), edges[d].contiguous(), right=True)
+    one_hot = torch.nn.functional.one_hot(which, bins).to(torch.float64)  # (R, N, D, bins)
+    sides = torch.cat([torch.ones(1, total, dtype=torch.bool).index_fill_(1, torch.arange(n, total), False),
+                       masks]).to(torch.float64)  # (1 + B, N): the real split first
+    counts_p = torch.einsum("bn,rndk->rbdk", sides, one_hot)
+    counts_q = one_hot.sum(1)[:, None] - counts_p
+    kl = kl_divergence(counts_p, counts_q, pseudo_count).mean(-1)  # (R, 1 + B)
+    observed, null = kl[:, 0], kl[:, 1:]
+    return observed, (1 + (null >= observed[:, None] - 1e-12).sum(1)) / (1 + null.shape[1])
+
+
+def gram_permutation_pvalues(gram: torch.Tensor, index_p: torch.Tensor, index_q: torch.Tensor,
+                             masks: torch.Tensor, unbiased: bool = False) -> tuple[torch.Tensor, torch.Tensor]:
+    """Permutation test of MMD^2 for many replicates, from the kernel matrix of a pool.
+
+    ``gram`` (M, M): the kernel between every two items of a pool; ``index_p`` (R, n) and
+    ``index_q`` (R, m): which pool items form P and Q in each of R replicates; ``masks``
+    from :func:`split_masks`. Returns (MMD^2 of the real split (R,), p-value (R,)), the
+    biased V-statistic, or with ``unbiased`` the U-statistic (for n = m both give the same
+    p-values: each is a decreasing affine function of the cross-sum).
+    """
+    index_p, index_q = torch.as_tensor(index_p), torch.as_tensor(index_q)
+    n, m = index_p.shape[1], index_q.shape[1]
+    sides = torch.cat([torch.ones(1, n + m, dtype=torch.bool).index_fill_(1, torch.arange(n, n + m), False),
+                       masks]).to(gram.dtype).T  # (N, 1 + B)
+    observed, p_values = [], []
+    for ip, iq in zip(index_p, index_q):
+        idx = torch.cat([ip, iq])
+        k = gram[idx][:, idx]
+        k_a = k @ sides  # (N, 1 + B)
+        row = k.sum(1, keepdim=True)
+        aka = (sides * k_a).sum(0)
+        akb = (sides * (row - k_a)).sum(0)
+        bkb = k.sum() - aka - 2 * akb
+        if unbiased:
+            diag_a = sides.T @ k.diagonal()
+            diag_b = k.diagonal().sum() - diag_a
+            stat = (aka - diag_a) / (n * (n - 1)) + (bkb - diag_b) / (m * (m - 1)) - 2 * akb / (n * m)
+        else:
+            stat = aka / n ** 2 + bkb / m ** 2 - 2 * akb / (n * m)
+        stat = stat.double()
+        observed.append(stat[0])
+        tie = 100 * torch.finfo(gram.dtype).eps * stat[0].abs()  # float rounding must not break a tie
+        p_values.append((1 + (stat[1:] >= stat[0] - tie).sum()) / len(stat))
+    return torch.stack(observed), torch.stack(p_values).double()

@@ -115,3 +115,62 @@ def test_mmd_permutation_p_values_under_the_null_and_a_shift():
     shifted = divergence.mmd_permutation_test(torch.randn(60, 3, generator=g), torch.randn(60, 3, generator=g) + 1.0,
                                               n_permutations=99)
     assert shifted.p_value == pytest.approx(0.01)
+
+
+def test_median_bandwidth_subsamples_the_pooled_rows_at_random():
+    g = torch.Generator().manual_seed(6)
+    x, y = torch.randn(300, 2, generator=g, dtype=torch.float64), 10 + torch.randn(300, 2, generator=g, dtype=torch.float64)
+    pooled = torch.cat([x, y])
+    within_x = divergence.median_bandwidth(x)
+    sub = divergence.median_bandwidth(pooled, max_points=200)
+    # the first 200 rows are all x; a random 200 mixes x and y, so half the pairs span the gap
+    assert sub > 5 * within_x
+    assert sub == pytest.approx(divergence.median_bandwidth(pooled.flip(0), max_points=200, seed=1), rel=0.3)
+
+
+def test_unbiased_mmd_matches_the_u_statistic_and_centres_on_zero():
+    g = torch.Generator().manual_seed(7)
+    x, y = torch.randn(25, 3, generator=g, dtype=torch.float64), torch.randn(30, 3, generator=g, dtype=torch.float64)
+    gamma = 1 / (2 * 1.2 ** 2)
+    kxx, kyy, kxy = rbf_kernel(x, x, gamma=gamma), rbf_kernel(y, y, gamma=gamma), rbf_kernel(x, y, gamma=gamma)
+    ref = ((kxx.sum() - np.trace(kxx)) / (25 * 24) + (kyy.sum() - np.trace(kyy)) / (30 * 29) - 2 * kxy.mean())
+    assert divergence.rbf_mmd2_unbiased(x, y, bandwidth=1.2) == pytest.approx(ref, rel=1e-9)
+    null = [divergence.rbf_mmd2_unbiased(torch.randn(40, 2, generator=g), torch.randn(40, 2, generator=g), 1.0)
+            for _ in range(200)]
+    biased = [divergence.rbf_mmd2(torch.randn(40, 2, generator=g), torch.randn(40, 2, generator=g), 1.0)
+              for _ in range(200)]
+    assert abs(np.mean(null)) < 3 * np.std(null) / np.sqrt(200) + 1e-4 and min(null) < 0
+    assert min(biased) > 0
+
+
+def test_batched_kl_test_equals_the_generic_test_on_the_same_splits():
+    g = torch.Generator().manual_seed(8)
+    p, q = torch.rand(3, 40, 4, generator=g), torch.rand(3, 30, 4, generator=g) ** 1.5
+    masks = divergence.split_masks(40, 30, 50, seed=9)
+    for quantile in (False, True):
+        stat, pv = divergence.kl_permutation_pvalues(p, q, masks, bins=6, quantile=quantile)
+        for r in range(3):
+            edges = divergence.quantile_edges(torch.cat([p[r], q[r]]), 6) if quantile else None
+            slow = divergence.permutation_test(lambda a, b: divergence.code_kl(a, b, 6, edges=edges), p[r], q[r],
+                                               n_permutations=50, seed=9)
+            assert stat[r].item() == pytest.approx(slow.statistic, rel=1e-9)
+            assert pv[r].item() == pytest.approx(slow.p_value)
+
+
+def test_batched_gram_test_equals_the_vectorised_mmd_test():
+    g = torch.Generator().manual_seed(10)
+    pool = torch.randn(120, 5, generator=g, dtype=torch.float64)
+    pool[60:] += 0.4
+    gram = divergence.rbf_kernel(pool, pool, 2.0)
+    index_p = torch.stack([torch.arange(0, 30), torch.arange(30, 60)])
+    index_q = torch.stack([torch.arange(60, 90), torch.arange(90, 120)])
+    masks = divergence.split_masks(30, 30, 40, seed=11)
+    stat, pv = divergence.gram_permutation_pvalues(gram, index_p, index_q, masks)
+    stat_u, pv_u = divergence.gram_permutation_pvalues(gram, index_p, index_q, masks, unbiased=True)
+    for r in range(2):
+        x, y = pool[index_p[r]], pool[index_q[r]]
+        slow = divergence.mmd_permutation_test(x, y, n_permutations=40, seed=11, bandwidth=2.0)
+        assert stat[r].item() == pytest.approx(slow.statistic, rel=1e-9)
+        assert pv[r].item() == pytest.approx(slow.p_value)
+        assert stat_u[r].item() == pytest.approx(divergence.rbf_mmd2_unbiased(x, y, 2.0), rel=1e-9)
+        assert pv_u[r].item() == pytest.approx(pv[r].item())  # equal sizes: the same ranking of re-splits

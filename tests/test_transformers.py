@@ -70,3 +70,14 @@ def test_both_models_train_with_fit_and_encode_in_batches():
         assert codes.shape == (40, 4) and not model.training
         with torch.no_grad():
             assert torch.allclose(codes, model.encode(x), atol=1e-6)
+
+
+def test_a_width_two_token_leaves_a_layer_norm_as_one_of_two_points():
+    """The seed's d_model = 2: a layer norm maps (a, b) to (+1, -1) or (-1, +1), up to its scale and shift."""
+    torch.manual_seed(0)
+    model = PixelTokenAE(n_values=65)
+    tokens = model.encoder(model.positions(torch.randn(4, 65, 2))).detach()
+    norm = model.encoder.layers[-1].norm2
+    standard = (tokens - norm.bias) / norm.weight
+    assert torch.allclose(standard.sum(-1), torch.zeros(4, 65), atol=1e-4)
+    assert ((standard.abs() - 1).abs() < 1e-2).float().mean() > 0.95
