@@ -26,6 +26,7 @@ import hashlib
 import json
 import os
 import platform
+import re
 import shutil
 import subprocess
 import sys
@@ -480,22 +481,41 @@ def ensure_kernel() -> None:
 
 
 # course_lib modules that do not change what a notebook computes or prints.
-NOT_IN_STAMP = {"runner.py", "__main__.py", "report.py"}
+def modules_used(nb) -> list[str]:
+    """The course_lib modules a notebook imports, and those they import in turn."""
+    code = "\n".join(c.source for c in nb.cells if c.cell_type == "code")
+    todo = set(re.findall(r"from course_lib\.(\w+) import", code))
+    for names in re.findall(r"from course_lib import ([\w, ]+)", code):
+        todo |= {n.strip() for n in names.split(",") if n.strip()}
+    todo.add("__init__")
+    seen: set[str] = set()
+    while todo:
+        name = todo.pop()
+        path = ROOT / "course_lib" / f"{name}.py"
+        if name in seen or not path.exists():
+            continue
+        seen.add(name)
+        text = path.read_text()
+        todo |= set(re.findall(r"from \.(\w+) import", text))
+        for names in re.findall(r"from \. import ([\w, ]+)", text):
+            todo |= {n.strip() for n in names.split(",") if n.strip()}
+    return sorted(seen)
 
 
 def source_stamp(nb) -> str:
     """sha256 of a notebook's code cells and of the course_lib modules it runs.
 
     ``refresh`` stores it in the committed notebook's metadata; a test recomputes it, so
-    a notebook whose outputs predate an edit (to it or to course_lib) fails the tests.
+    a notebook whose outputs predate an edit (to it or to a course_lib module it uses)
+    fails the tests.
     """
     h = hashlib.sha256()
     for cell in nb.cells:
         if cell.cell_type == "code" and "injected-parameters" not in cell.metadata.get("tags", []):
             h.update(cell.source.encode() + b"\0")
-    for path in sorted(Path(__file__).resolve().parent.glob("*.py")):
-        if path.name not in NOT_IN_STAMP:
-            h.update(path.name.encode() + b"\0" + path.read_bytes())
+    for name in modules_used(nb):
+        path = ROOT / "course_lib" / f"{name}.py"
+        h.update(path.name.encode() + b"\0" + path.read_bytes())
     return h.hexdigest()
 
 

@@ -304,3 +304,12 @@ def test_parse_override_reads_yaml_values():
     assert runner.parse_override("dims=[2, 3]") == ("dims", [2, 3])
     with pytest.raises(runner.RunError, match="key=value"):
         runner.parse_override("epochs")
+
+
+def test_the_stamp_covers_the_modules_a_notebook_uses():
+    import nbformat
+
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("from course_lib import autoencoder, data\n")])
+    used = runner.modules_used(nb)
+    assert {"autoencoder", "training", "data", "__init__"} <= set(used)  # training: through autoencoder
+    assert "neighbours" not in used and "runner" not in used
