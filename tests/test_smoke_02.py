@@ -70,3 +70,5 @@ def test_every_claim_is_listed_and_holds(smoke_metrics):
     assert all(claims.values()), [text for text, held in claims.items() if not held]
     # 320 steps, fewer than the seed's 9,380: the claim against 1-NN must not be listed as checked
     assert not any("1-NN" in text for text in claims)
+    # 1 CNN epoch, not 3 or more: the claim against the MLP must not be listed either
+    assert not any("CNN" in text for text in claims)
