@@ -2,8 +2,9 @@
 
 ``make_autoencoder("linear" | "relu")`` builds the seed's 784-128-64-12-2 encoder with a
 mirrored decoder: no activations at all in the linear one; ReLU between layers and a
-tanh on the output in the ReLU one (the seed's choice: pixels live in [0, 1], so the
-tanh's negative half is never needed).
+tanh on the output in the ReLU one (the seed's choice; a tanh reaches [-1, 1], so the
+seed most likely fed its pixels in [-1, 1], and notebook 05 shows the L1-trained ReLU
+model needs that).
 
 ``fit_many(models, losses, x, ...)`` trains several same-shaped autoencoders side by
 side. Their weights are stacked into (models, in, out) tensors, so each layer of all
@@ -15,7 +16,12 @@ per-step overhead, which stacking shares. Measured side by side on an idle 2-cor
 two threads, on 60k images: 1.9x faster per model-epoch than the seed's per-item DataLoader
 loop (benchmarks/RESULTS.md), and 1.9x the plain in-memory loop in the full 05 run.
 ``torch.func.stack_module_state`` + ``vmap`` would do the same job; a hand-written batched
-forward lets linear and ReLU models share one stack.
+forward lets linear and ReLU models share one stack. Every tensor the stack makes lives on
+the models' device.
+
+``decoupled=True`` swaps the seed's ``Adam(weight_decay=...)``, whose L2 term is added to
+the gradient before Adam rescales it, for ``AdamW``'s decoupled decay: notebook 05 finds the
+coupled term flattens these narrow models' 2-D codes to a point or a line.
 """
 from __future__ import annotations
 
