@@ -2,8 +2,9 @@
 
 ``make_autoencoder("linear" | "relu")`` builds the seed's 784-128-64-12-2 encoder with a
 mirrored decoder: no activations at all in the linear one; ReLU between layers and a
-tanh on the output in the ReLU one (the seed's choice: pixels live in [0, 1], so the
-tanh's negative half is never needed).
+tanh on the output in the ReLU one (the seed's choice; a tanh reaches [-1, 1], so the
+seed most likely fed its pixels in [-1, 1], and notebook 05 shows the L1-trained ReLU
+model needs that).
 
 ``fit_many(models, losses, x, ...)`` trains several same-shaped autoencoders side by
 side. Their weights are stacked into (models, in, out) tensors, so each layer of all
@@ -15,7 +16,12 @@ per-step overhead, which stacking shares. Measured side by side on an idle 2-cor
 two threads, on 60k images: 1.9x faster per model-epoch than the seed's per-item DataLoader
 loop (benchmarks/RESULTS.md), and 1.9x the plain in-memory loop in the full 05 run.
 ``torch.func.stack_module_state`` + ``vmap`` would do the same job; a hand-written batched
-forward lets linear and ReLU models share one stack.
+forward lets linear and ReLU models share one stack. Every tensor the stack makes lives on
+the models' device.
+
+``decoupled=True`` swaps the seed's ``Adam(weight_decay=...)``, whose L2 term is added to
+the gradient before Adam rescales it, for ``AdamW``'s decoupled decay: notebook 05 finds the
+coupled term flattens these narrow models' 2-D codes to a point or a line.
 """
 from __future__ import annotations
 
@@ -86,9 +92,10 @@ class Stacked:
                         for i in range(len(per_model[0]))]
         self.biases = [torch.stack([layers[i].bias.detach() for layers in per_model]).unsqueeze(1).clone().requires_grad_()
                        for i in range(len(per_model[0]))]
-        relu = torch.tensor([m.kind == "relu" for m in models]).view(-1, 1, 1)
+        device = self.weights[0].device  # every tensor below lives where the weights do
+        relu = torch.tensor([m.kind == "relu" for m in models], device=device).view(-1, 1, 1)
         # max(h, floor) is a ReLU where floor is 0 and the identity where floor is -inf
-        self.floor = torch.where(relu, 0.0, -torch.inf)
+        self.floor = torch.full(relu.shape, -torch.inf, device=device, dtype=self.weights[0].dtype).masked_fill(relu, 0.0)
         self.relu = relu
         self.n_enc = len(first.sizes) - 1
 
@@ -102,7 +109,7 @@ class Stacked:
         for i, (w, b) in enumerate(zip(self.weights, self.biases)):
             h = torch.baddbmm(b, h, w)
             if i == last:  # tanh on the ReLU models' outputs only
-                h = torch.stack([torch.tanh(h[m]) if r else h[m] for m, r in enumerate(self.relu.flatten().tolist())])
+                h = torch.where(self.relu, torch.tanh(h), h)
             elif i != self.n_enc - 1:  # no activation on the code itself
                 h = torch.maximum(h, self.floor)
         return h
@@ -115,8 +122,15 @@ class Stacked:
                 layer.bias.copy_(b[m, 0])
 
 
+def _optimizer(parameters, lr, weight_decay, decoupled, **kw):
+    """Adam with the seed's coupled L2 penalty (``decoupled=False``), or AdamW's decoupled decay."""
+    kind = torch.optim.AdamW if decoupled else torch.optim.Adam
+    return kind(parameters, lr=lr, weight_decay=weight_decay, **kw)
+
+
 def fit_many(models: list, losses: list, x: torch.Tensor, *, epochs: int, batch_size: int = 100,
-             lr: float = 1e-3, weight_decay: float = 1e-3, seed: int = 0, progress: bool = True) -> list:
+             lr: float = 1e-3, weight_decay: float = 1e-3, decoupled: bool = False, seed: int = 0,
+             progress: bool = True) -> list:
     """Train several autoencoders at once with Adam; return one ``History`` per model.
 
     ``losses[i]`` ("l1" or "mse") is model i's reconstruction loss. Every model sees the
@@ -134,14 +148,14 @@ def fit_many(models: list, losses: list, x: torch.Tensor, *, epochs: int, batch_
             raise ValueError(f"each loss must be one of {', '.join(map(repr, LOSSES))}; got {name!r}")
     x = x.reshape(len(x), -1)
     stack = Stacked(models)
-    opt = torch.optim.Adam(stack.parameters(), lr=lr, weight_decay=weight_decay, fused=True)
+    opt = _optimizer(stack.parameters(), lr, weight_decay, decoupled, fused=True)
     generator = torch.Generator().manual_seed(seed)
     histories = [History() for _ in models]
 
     bar = tqdm(range(epochs), desc=f"fit {len(models)} models", disable=not progress, leave=False)
     for epoch in bar:
         t0 = time.perf_counter()
-        totals = torch.zeros(len(models), dtype=torch.float64)
+        totals = torch.zeros(len(models), dtype=torch.float64, device=x.device)
         for idx in batches(len(x), batch_size, generator):
             xb = x[idx]
             diff = stack.forward(xb) - xb
@@ -162,10 +176,10 @@ def fit_many(models: list, losses: list, x: torch.Tensor, *, epochs: int, batch_
 
 
 def fit_one_by_one(model: Autoencoder, loss: str, x: torch.Tensor, *, epochs: int, batch_size: int = 100,
-                   lr: float = 1e-3, weight_decay: float = 1e-3, seed: int = 0) -> History:
+                   lr: float = 1e-3, weight_decay: float = 1e-3, decoupled: bool = False, seed: int = 0) -> History:
     """The plain loop (one model, in-memory batches): the reference ``fit_many`` must match."""
     x = x.reshape(len(x), -1)
-    opt = torch.optim.Adam(model.parameters(), lr=lr, weight_decay=weight_decay)
+    opt = _optimizer(model.parameters(), lr, weight_decay, decoupled)
     generator = torch.Generator().manual_seed(seed)
     history = History()
     model.train()

@@ -1,4 +1,5 @@
 """Checks on the smoke run of 05_neighbourhood_preservation that can fail."""
+import json
 from pathlib import Path
 
 import numpy as np
@@ -50,9 +51,27 @@ def test_neighbour_term_beats_the_plain_autoencoder(m):
     assert m["np_vs_relu_mse_score10"] > 1.0
 
 
+def test_the_four_models_are_healthy(m):
+    for name in PLAIN + ("np_ae",):
+        assert m["code_spread"][name] > 0.05  # not a point, not a line
+        assert m["recon_vs_mean_image"][name] < 0.98  # better than the best constant image
+    for name in PLAIN:
+        as_written = m["seed_recipe_as_written"][name]
+        assert set(as_written) >= {"score10_l1", "trustworthiness"}
+    assert set(m["diagnosis"]) >= {"as written", "the fix"}
+
+
+def test_claims_recorded_and_true(m):
+    smoke = Path(__file__).resolve().parents[1] / "runs" / "smoke"  # smoke_metrics ran it there
+    claims = json.loads((smoke / NAME / "metrics.json").read_text())["claims"]
+    assert len(claims) >= 3 and all(claims.values()), claims
+
+
 def test_embeddings_artifact(m):
     smoke = Path(__file__).resolve().parents[1] / "runs" / "smoke"  # where smoke_metrics ran it
     with np.load(smoke / NAME / "embeddings.npz") as z:
         assert len(z["indices"]) == m["n"]
         for name in PLAIN + ("np_ae", "pca", "tsne"):
             assert z[name].shape == (m["n"], 2)
+        for name in PLAIN:
+            assert z[f"as_written_{name}"].shape == (m["n"], 2)

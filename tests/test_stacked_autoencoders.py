@@ -61,3 +61,40 @@ def test_fit_many_rejects_bad_arguments():
     with pytest.raises(ValueError, match="one shape"):
         ae.fit_many(models + [ae.make_autoencoder("relu", (784, 32, 2))], ["l1", "l1"], x, epochs=1,
                     progress=False)
+
+
+def test_decoupled_weight_decay_equals_adamw_alone():
+    torch.manual_seed(3)
+    x = torch.rand(120, 784)
+    models = [ae.make_autoencoder("relu"), ae.make_autoencoder("linear")]
+    alone = [copy.deepcopy(m) for m in models]
+    ae.fit_many(models, ["l1", "mse"], x, epochs=2, batch_size=40, weight_decay=1e-2, decoupled=True, seed=4,
+                progress=False)
+    for model, ref, loss in zip(models, alone, ["l1", "mse"]):
+        ae.fit_one_by_one(ref, loss, x, epochs=2, batch_size=40, weight_decay=1e-2, decoupled=True, seed=4)
+        for p, q in zip(model.parameters(), ref.parameters()):
+            assert torch.allclose(p, q, atol=1e-5)
+    coupled = copy.deepcopy(alone[0])
+    ae.fit_one_by_one(coupled, "l1", x, epochs=2, batch_size=40, weight_decay=1e-2, decoupled=False, seed=4)
+    assert not torch.allclose(coupled.encoder[0].weight, models[0].encoder[0].weight, atol=1e-5)
+
+
+def test_stacked_tensors_live_on_the_models_device():
+    # the "meta" device stands in for a GPU: every tensor Stacked makes must follow the weights
+    models = [ae.make_autoencoder("relu").to("meta"), ae.make_autoencoder("linear").to("meta")]
+    stack = ae.Stacked(models)
+    assert stack.floor.device.type == "meta" and stack.relu.device.type == "meta"
+    assert all(t.device.type == "meta" for t in stack.parameters())
+    out = stack.forward(torch.empty(5, 784, device="meta"))
+    assert out.shape == (2, 5, 784) and out.device.type == "meta"
+
+
+def test_floor_is_a_relu_for_relu_models_only():
+    models = [ae.make_autoencoder("relu"), ae.make_autoencoder("linear")]
+    stack = ae.Stacked(models)
+    assert stack.floor.flatten().tolist() == [0.0, float("-inf")]
+    x = torch.rand(6, 784)
+    with torch.no_grad():
+        out = stack.forward(x)
+        for m, model in enumerate(models):
+            assert torch.allclose(out[m], model(x), atol=1e-5)

@@ -1,0 +1,2 @@
+# %% random_map
+shuffled_codes = zs[np.random.default_rng(seed).permutation(len(zs))]
