@@ -665,16 +665,18 @@ def continuity(x: torch.Tensor, y: torch.Tensor, k: int = 5, chunk_size: int = 5
 
 
 def trust_and_continuity(x: torch.Tensor, embeddings: dict, k: int = 5, nn_x: torch.Tensor | None = None,
-                         chunk_size: int = 512) -> dict:
+                         chunk_size: int = 512, continuity: bool = True) -> dict:
     """Trustworthiness and continuity of several embeddings of the same points, sharing
-    the kNN of ``x`` (pass ``nn_x``, the L2 kNN lists, if you already have them).
-    Returns {name: {"trustworthiness": T, "continuity": C}}."""
+    the kNN of ``x`` (pass ``nn_x``, the L2 kNN lists, if you already have them) and one
+    pass over the rows of ``x``'s distances for all of them.
+    Returns {name: {"trustworthiness": T, "continuity": C}} (no "continuity" with ``continuity=False``)."""
     x = _as_float(x)
     nn_x = knn(x, k)[1] if nn_x is None else nn_x
     scale = _penalty_scale(len(x), k)
     ys = {name: _as_float(y) for name, y in embeddings.items()}
     nn_ys = {name: knn(y, k)[1] for name, y in ys.items()}
     t = _rank_penalties(x, nn_x, list(nn_ys.values()), k, chunk_size)
-    return {name: {"trustworthiness": 1.0 - scale * t[m],
-                   "continuity": 1.0 - scale * _rank_penalties(ys[name], nn_ys[name], [nn_x], k, chunk_size)[0]}
-            for m, name in enumerate(ys)}
+    out = {name: {"trustworthiness": 1.0 - scale * t[m]} for m, name in enumerate(ys)}
+    for name in ys if continuity else ():
+        out[name]["continuity"] = 1.0 - scale * _rank_penalties(ys[name], nn_ys[name], [nn_x], k, chunk_size)[0]
+    return out
