@@ -220,6 +220,34 @@ def bench_autoencoders(args) -> list[str]:
             + table(["loop", "seconds / epoch (4 models)", "against the seed loop"], rows) + note)
 
 
+def bench_adam(args) -> list[str]:
+    """Adam's three implementations on notebook 03's autoencoder at its batch (100): the per-step
+    cost of these small models is mostly the optimizer's per-parameter Python loop."""
+    from course_lib import autoencoder
+    n = 4_000 if args.quick else 60_000
+    x, _, source = images(n, args.dataset)
+    x = x.reshape(len(x), -1)
+
+    def train(**adam_kw):
+        def run():
+            torch.manual_seed(0)
+            model = autoencoder.MLPAutoencoder(3, hidden=100)
+            opt = torch.optim.Adam(model.parameters(), lr=1e-3, **adam_kw)
+            training.fit(model, lambda m, xb, yb: nn.functional.mse_loss(m(xb), xb), x, epochs=1, batch_size=100,
+                         optimizer=opt, progress=False)
+            run.weights = torch.cat([p.detach().flatten() for p in model.parameters()])
+        return run
+
+    kinds = {"for-loop (torch's CPU default)": {}, "`foreach=True`": {"foreach": True}, "`fused=True`": {"fused": True}}
+    fns = [train(**kw) for kw in kinds.values()]
+    times, _ = best_of(args.repeats, *fns)
+    rows = [[name, t, speedup(times[0], t), f"{(fn.weights - fns[0].weights).abs().max().item():.1e}"]
+            for name, t, fn in zip(kinds, times, fns)]
+    return ([f"Data: {source}. One epoch ({n // 100} steps) of notebook 03's 784-100-3 autoencoder, batch 100, "
+             "Adam lr 1e-3, through `training.fit`.", ""]
+            + table(["Adam", "seconds / epoch", "against the for-loop", "largest weight difference after the epoch"], rows))
+
+
 def speedup(reference: float, ours: float) -> str:
     """'**3.1x faster**' or '1.4x slower': the reference's time over ours."""
     r = reference / ours
@@ -523,6 +551,7 @@ SECTIONS = {
     "knn": ("Exact top-200 neighbours on 60,000 images", bench_knn),
     "transformers": ("Pixel tokens against patch tokens", bench_transformers),
     "gemm": ("Matrix multiplies against this machine's peak", bench_gemm),
+    "adam": ("Adam's step: for-loop, foreach, fused", bench_adam),
 }
 
 
