@@ -30,13 +30,12 @@ from pathlib import Path
 
 import torch
 import torch.nn.functional as F
-import yaml
 from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # run from a checkout without installing
-from course_lib import autoencoder, stacked_autoencoders  # noqa: E402
+from course_lib import autoencoder, records, runner, stacked_autoencoders  # noqa: E402
 from course_lib.transformers import PatchTokenAE, PixelTokenAE  # noqa: E402
 
 parser = argparse.ArgumentParser(description="Compute floors of the course's notebooks (FLOPs / sgemm peak + unbatchable seconds).")
@@ -47,7 +46,7 @@ parser.add_argument("--dataset", default="fashion-mnist")
 args = parser.parse_args()
 torch.set_num_threads(1)
 torch.set_default_device("meta")  # every tensor and model below is shape only: nothing is computed
-RUN, PROFILE = ROOT / args.run, yaml.safe_load((ROOT / "params" / f"{args.profile}.yaml").read_text())
+RUN, PROFILE = ROOT / args.run, runner.load_profile(args.profile)
 D, N_TRAIN, N_TEST = 784, 60_000, 10_000  # Fashion-MNIST (and MNIST): pixels, training and test images
 
 
@@ -56,12 +55,12 @@ def cells(nb):
 
 
 def parameters(nb):
-    """What the runner passes: the parameters cell, then the profile's common and per-notebook values."""
+    """What the runner passes: the parameters cell's values, then the runner's own merge of the profile
+    and the dataset override (``runner.parameters_for``)."""
     src = next("".join(c["source"]) for c in cells(nb) if "parameters" in c.get("metadata", {}).get("tags", []))
     p = {}
     exec(src, p)
-    return {**p, **(PROFILE.get("common") or {}), **(PROFILE["notebooks"][nb].get("parameters") or {}),
-            "dataset": args.dataset}
+    return {**p, **runner.parameters_for(nb, PROFILE, {"dataset": args.dataset}, RUN)}
 
 
 def notebook_defs(nb, names, **env):
@@ -76,8 +75,7 @@ def notebook_defs(nb, names, **env):
 
 
 def metrics(nb):
-    path = RUN / nb / "metrics.json"
-    return json.loads(path.read_text())["metrics"] if path.exists() else {}
+    return records.read(RUN / nb)["metrics"] if (RUN / nb / "metrics.json").exists() else {}
 
 
 def count(fn):  # FLOPs of fn(), forward and any backward in it
