@@ -174,3 +174,22 @@ def test_batched_gram_test_equals_the_vectorised_mmd_test():
         assert pv[r].item() == pytest.approx(slow.p_value)
         assert stat_u[r].item() == pytest.approx(divergence.rbf_mmd2_unbiased(x, y, 2.0), rel=1e-9)
         assert pv_u[r].item() == pytest.approx(pv[r].item())  # equal sizes: the same ranking of re-splits
+
+
+def test_gram_test_from_a_float32_kernel_matches_float64_arithmetic():
+    # The notebooks keep the pool's kernel in float32 to halve its memory; the p-values must
+    # still be those of exact arithmetic on that kernel, with the items in any order.
+    g = torch.Generator().manual_seed(12)
+    pool = torch.randn(600, 3, generator=g)
+    gram = torch.cdist(pool, pool).square_().div_(-2.0).exp_()  # float32
+    picks = torch.stack([torch.randperm(600, generator=g)[:400] for _ in range(6)])
+    index_p, index_q = picks[:, :200], picks[:, 200:]
+    masks = divergence.split_masks(200, 200, 60, seed=13)
+    stat, pv = divergence.gram_permutation_pvalues(gram, index_p, index_q, masks)
+    sides = torch.cat([(torch.arange(400) < 200)[None], masks])
+    weights = torch.where(sides, 1.0, -1.0).double() / 200  # MMD^2 = w^T K w for each split
+    for r in range(len(picks)):
+        k = gram[picks[r]][:, picks[r]].double()
+        exact = ((weights @ k) * weights).sum(1)
+        assert stat[r].item() == pytest.approx(exact[0].item(), rel=1e-9, abs=1e-15)
+        assert pv[r].item() == pytest.approx(((1 + (exact[1:] >= exact[0] - 1e-12).sum()) / 61).item())

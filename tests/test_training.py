@@ -120,3 +120,20 @@ def test_start_picks_cpu_here_and_rejects_unknown_devices():
     assert torch.are_deterministic_algorithms_enabled() and torch.get_num_threads() == 1
     with pytest.raises(ValueError, match="device must be one of"):
         session.pick_device("tpu")
+
+
+@pytest.mark.skipif(not torch.set_flush_denormal(False), reason="this CPU cannot flush subnormal numbers")
+@pytest.mark.parametrize("pool_first", [False, True])
+def test_start_flushes_subnormals_on_every_thread_it_starts(pool_first):
+    # A fresh process: a worker thread copies the flush setting of the thread that starts it,
+    # so start() must set it before torch's first parallel op, and says so when it came too late.
+    import subprocess
+    import sys
+
+    early = "torch.set_num_threads(2); (torch.rand(1 << 21) * 2).sum(); " if pool_first else ""
+    code = f"import torch; from course_lib import session; {early}session.start(0, 2, 'cpu'); print(session.flushes_subnormals())"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    if pool_first:
+        assert "flushed on the main thread only" in out and out.strip().endswith("False")
+    else:
+        assert "subnormals flushed to zero" in out and out.strip().endswith("True")
