@@ -14,7 +14,9 @@ decay) works element by element, each model ends up as if it had been trained al
 the same seed (a test checks this), only faster: small models spend much of their time in
 per-step overhead, which stacking shares. Measured side by side on an idle 2-core CPU with
 two threads, on 60k images: 1.9x faster per model-epoch than the seed's per-item DataLoader
-loop (benchmarks/RESULTS.md), and 1.9x the plain in-memory loop in the full 05 run.
+loop (benchmarks/RESULTS.md), and 2.1x the plain in-memory loop in the full 05 run. That needs
+subnormal numbers flushed to zero (``session.start`` does it): the seed's collapsing ReLU models
+fill their gradients with them, and kept, they made the same stack 4x slower.
 ``torch.func.stack_module_state`` + ``vmap`` would do the same job; a hand-written batched
 forward lets linear and ReLU models share one stack. Every tensor the stack makes lives on
 the models' device.
@@ -103,8 +105,8 @@ class Stacked:
         return self.weights + self.biases
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """x (B, D) -> reconstructions (models, B, D); the same batch goes to every model."""
-        h = x.unsqueeze(0).expand(len(self.relu), -1, -1)
+        """x (B, D), the same batch for every model, or (models, B, D) -> reconstructions (models, B, D)."""
+        h = x if x.dim() == 3 else x.unsqueeze(0).expand(len(self.relu), -1, -1)
         last = len(self.weights) - 1
         for i, (w, b) in enumerate(zip(self.weights, self.biases)):
             h = torch.baddbmm(b, h, w)
@@ -130,11 +132,12 @@ def _optimizer(parameters, lr, weight_decay, decoupled, **kw):
 
 def fit_many(models: list, losses: list, x: torch.Tensor, *, epochs: int, batch_size: int = 100,
              lr: float = 1e-3, weight_decay: float = 1e-3, decoupled: bool = False, seed: int = 0,
-             progress: bool = True) -> list:
+             signed: list | None = None, progress: bool = True) -> list:
     """Train several autoencoders at once with Adam; return one ``History`` per model.
 
     ``losses[i]`` ("l1" or "mse") is model i's reconstruction loss. Every model sees the
-    same shuffled mini-batches of ``x`` (N, D) (shuffled with ``seed``). The trained
+    same shuffled mini-batches of ``x`` (N, D) (shuffled with ``seed``); where ``signed[i]``
+    is true, model i gets them as ``2 * x - 1`` (pixels in [-1, 1]) and reconstructs that. The trained
     weights are written back into ``models``. History rows hold ``epoch``, ``train_loss``
     (that model's mean loss over the epoch) and ``seconds`` (the wall time of the epoch
     for all models together).
@@ -148,6 +151,10 @@ def fit_many(models: list, losses: list, x: torch.Tensor, *, epochs: int, batch_
             raise ValueError(f"each loss must be one of {', '.join(map(repr, LOSSES))}; got {name!r}")
     x = x.reshape(len(x), -1)
     stack = Stacked(models)
+    if signed is not None and len(signed) != len(models):
+        raise ValueError(f"signed needs one entry per model; got {len(signed)} for {len(models)} models")
+    scale = 1.0 + torch.tensor([bool(v) for v in signed or [False] * len(models)], device=x.device,
+                               dtype=x.dtype).view(-1, 1, 1)  # 2 where signed, else 1; the shift is 1 - scale
     opt = _optimizer(stack.parameters(), lr, weight_decay, decoupled, fused=True)
     generator = torch.Generator().manual_seed(seed)
     histories = [History() for _ in models]
@@ -157,7 +164,7 @@ def fit_many(models: list, losses: list, x: torch.Tensor, *, epochs: int, batch_
         t0 = time.perf_counter()
         totals = torch.zeros(len(models), dtype=torch.float64, device=x.device)
         for idx in batches(len(x), batch_size, generator):
-            xb = x[idx]
+            xb = x[idx] if signed is None else x[idx] * scale + (1 - scale)  # (B, D) or (models, B, D)
             diff = stack.forward(xb) - xb
             loss_each = torch.stack([d.abs().mean() if name == "l1" else d.square().mean()  # each model's
                                      for d, name in zip(diff, losses)])                    # own mean loss

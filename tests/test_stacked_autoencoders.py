@@ -98,3 +98,20 @@ def test_floor_is_a_relu_for_relu_models_only():
         out = stack.forward(x)
         for m, model in enumerate(models):
             assert torch.allclose(out[m], model(x), atol=1e-5)
+
+
+def test_signed_inputs_equal_training_on_2x_minus_1_alone():
+    # One stack can mix input ranges: a model with signed=True sees (and rebuilds) 2x - 1.
+    torch.manual_seed(6)
+    x = torch.rand(120, 784)
+    models = [ae.make_autoencoder("relu"), ae.make_autoencoder("linear")]
+    alone = [copy.deepcopy(m) for m in models]
+    histories = ae.fit_many(models, ["l1", "mse"], x, epochs=2, batch_size=40, signed=[True, False], seed=7,
+                            progress=False)
+    for model, ref, loss, inputs, history in zip(models, alone, ["l1", "mse"], [x * 2 - 1, x], histories):
+        ref_history = ae.fit_one_by_one(ref, loss, inputs, epochs=2, batch_size=40, seed=7)
+        for p, q in zip(model.parameters(), ref.parameters()):
+            assert torch.allclose(p, q, atol=1e-5)
+        assert history.column("train_loss") == pytest.approx(ref_history.column("train_loss"), rel=1e-5)
+    with pytest.raises(ValueError, match="one entry per model"):
+        ae.fit_many(models, ["l1", "mse"], x, epochs=1, signed=[True], progress=False)
