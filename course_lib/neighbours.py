@@ -582,17 +582,20 @@ def qnx_curve(idx_a: torch.Tensor, idx_b: torch.Tensor, k_max: int | None = None
     """Q_NX(K) for K = 1..k_max from two kNN lists sorted nearest first.
 
     A neighbour j of i counts at every K >= max(rank of j in list a, rank in list b), so
-    one histogram of those maxima, summed up, gives the whole curve at once.
+    one histogram of those maxima, summed up, gives the whole curve at once. Each row of
+    list b is sorted once, and a's entries are looked up in it by binary search
+    (k log k per row, not the k^2 of comparing every pair).
     """
     k_max = k_max or min(idx_a.shape[1], idx_b.shape[1])
     _check_k_lists(idx_a, idx_b, k_max)
     counts = torch.zeros(k_max, dtype=torch.float64)
-    ranks = torch.arange(k_max)
     for s in range(0, len(idx_a), chunk_size):
-        a, b = idx_a[s:s + chunk_size, :k_max], idx_b[s:s + chunk_size, :k_max]
-        same = a.unsqueeze(2) == b.unsqueeze(1)  # (B, k, k): a's rank r equals b's rank c
-        row, ra, rb = same.nonzero(as_tuple=True)
-        counts += torch.bincount(torch.maximum(ranks[ra], ranks[rb]), minlength=k_max).double()
+        a, b = idx_a[s:s + chunk_size, :k_max].contiguous(), idx_b[s:s + chunk_size, :k_max]
+        b_sorted, b_rank = b.sort(1)  # b's entries in index order, with their ranks in b
+        at = torch.searchsorted(b_sorted, a).clamp_(max=k_max - 1)
+        found = b_sorted.gather(1, at) == a  # a's entry of rank r is in b too, at rank b_rank[at]
+        later = torch.maximum(torch.arange(k_max).expand_as(a), b_rank.gather(1, at))
+        counts += torch.bincount(later[found], minlength=k_max).double()
     K = torch.arange(1, k_max + 1, dtype=torch.float64)
     return counts.cumsum(0) / (K * len(idx_a))
 
