@@ -299,6 +299,44 @@ def _rank_penalty_block(lo, hi, d, row0, mine, others, out):  # pragma: no cover
                 out[r, m] += max(closer + 1 - k, 0)
 
 
+@njit(nogil=True, cache=True)
+def _rank_penalty_rows_low_dim(lo, hi, y, mine, others, out):  # pragma: no cover - compiled
+    """:func:`_rank_penalty_block` for a low-dimensional ranking space (a 2-D map): each
+    row's distances are computed here, in float64 from the coordinates (exact for float32
+    inputs up to the last rounding of the sum), instead of read from a matrix product.
+    out[i, m] for points lo <= i < hi."""
+    n, dim = y.shape
+    n_lists, k = others.shape[0], others.shape[2]
+    d = np.empty(n, dtype=np.float64)
+    for i in range(lo, hi):
+        if dim == 2:  # the usual case, written out so that LLVM vectorises it
+            a, b = np.float64(y[i, 0]), np.float64(y[i, 1])
+            for t in range(n):
+                u, v = np.float64(y[t, 0]) - a, np.float64(y[t, 1]) - b
+                d[t] = u * u + v * v
+        else:
+            for t in range(n):
+                acc = 0.0
+                for q in range(dim):
+                    diff = np.float64(y[t, q]) - np.float64(y[i, q])
+                    acc += diff * diff
+                d[t] = acc
+        d[i] = np.inf  # never your own neighbour
+        for m in range(n_lists):
+            for c in range(k):
+                j = others[m, i, c]
+                if (mine[i] == j).any():
+                    continue
+                dij, closer, equal = d[j], 0, 0
+                for t in range(n):
+                    closer += d[t] < dij
+                    equal += d[t] == dij
+                if equal > 1:  # ties with j: those with smaller indices count as closer
+                    for t in range(j):
+                        closer += d[t] == dij
+                out[i, m] += max(closer + 1 - k, 0)
+
+
 # ---------------------------------------------------------------- choosing the kernel
 
 _L2_CHOICE: dict = {}  # the calibration's verdict, once per process
@@ -635,6 +673,11 @@ def _rank_penalties(x_rank: torch.Tensor, nn_rank: torch.Tensor, nn_others: list
     others = torch.stack([other[:, :k] for other in nn_others]).numpy()
     totals = np.zeros(len(nn_others))
     parts = torch.get_num_threads()
+    if x_rank.shape[1] <= LOW_DIM:  # a map: a matrix product over 2 columns would cost more than it saves
+        y, out = x_rank.contiguous().numpy(), np.zeros((n, len(nn_others)))
+        _in_parallel([lambda lo=lo, hi=hi: _rank_penalty_rows_low_dim(lo, hi, y, mine, others, out)
+                      for lo, hi in _slices(n, 4 * parts)])
+        return out.sum(0).tolist()
     for s in range(0, n, chunk_size):
         e = min(s + chunk_size, n)
         d = _l2_squared_block(x_rank[s:e], x_rank, sq[s:e], sq).numpy()
@@ -644,6 +687,9 @@ def _rank_penalties(x_rank: torch.Tensor, nn_rank: torch.Tensor, nn_others: list
                       for lo, hi in _slices(e - s, parts)])
         totals += out.sum(0)
     return totals.tolist()
+
+
+LOW_DIM = 8  # ranking spaces up to this many dimensions compute their distances row by row
 
 
 def _penalty_scale(n: int, k: int) -> float:

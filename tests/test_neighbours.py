@@ -241,3 +241,15 @@ def test_knn_rejects_kernels_that_cannot_run(pixels):
         nb.knn(pixels[:50] * 0.5, 5, "l2", kernel="int8-matmul")
     with pytest.raises(ValueError, match="KD-tree"):
         nb.knn(torch.randn(50, 2), 5, "l2", kernel="float64")
+
+
+def test_rank_penalties_of_a_map_row_by_row_equal_the_matrix_path(monkeypatch):
+    # A 2-D map ranks by distances computed row by row; the general path by a matrix product.
+    # On a map with many ties (coordinates on a coarse grid) they must agree exactly.
+    g = torch.Generator().manual_seed(3)
+    x = torch.randn(700, 10, generator=g)
+    y = (x[:, :2] * 2).round() / 2  # ties everywhere, and exactly representable distances
+    nn_x, nn_y = nb.knn(x, 5)[1], nb.knn(y, 5)[1]
+    row_by_row = nb._rank_penalties(y, nn_y, [nn_x, nn_y], 5, 128)
+    monkeypatch.setattr(nb, "LOW_DIM", 0)
+    assert nb._rank_penalties(y, nn_y, [nn_x, nn_y], 5, 128) == row_by_row
