@@ -239,7 +239,7 @@ if p["reference_epochs"]:
 add(nb, "seed recipe as written: 4 models stacked", p["epochs"] * spe, bs, four)
 if p["diagnose"]:
     add(nb, "diagnosis: 3 one-change recipes + more steps", (3 * p["epochs"] + p["long_epochs"]) * spe, bs, four)
-add(nb, "the fix: 4 models, two stacks of 2", p["epochs"] * spe, bs,
+add(nb, "the fix: 4 models, one stack (signed inputs for the ReLU pair)", p["epochs"] * spe, bs,
     stack_step(["linear"] * 2, ["l1", "mse"]) + stack_step(["relu"] * 2, ["l1", "mse"]))
 add(nb, "np_ae: images and their neighbours, encoded together", (p["np_epochs"] or p["epochs"]) * spe, 2 * bs,
     train_flops(relu, mse, torch.empty(2 * bs, D)), "its 100 x 100 2-D cdist left out")
