@@ -287,16 +287,22 @@ def _rank_penalty_block(lo, hi, d, row0, mine, others, out):  # pragma: no cover
         for m in range(n_lists):
             for c in range(k):
                 j = others[m, i, c]
-                if (mine[i] == j).any():
-                    continue
-                dij, closer, equal = d[r, j], 0, 0
-                for t in range(d.shape[1]):
-                    closer += d[r, t] < dij
-                    equal += d[r, t] == dij
-                if equal > 1:  # ties with j: those with smaller indices count as closer
-                    for t in range(j):
-                        closer += d[r, t] == dij
-                out[r, m] += max(closer + 1 - k, 0)
+                if not (mine[i] == j).any():
+                    out[r, m] += _rank_beyond_k(d[r], j, k)
+
+
+@njit(inline="always")
+def _rank_beyond_k(row, j, k):  # pragma: no cover - compiled
+    """max(rank of point j - k, 0), its rank among ``row``'s distances (1 = nearest),
+    equal distances ordered by index (a collapsed map has many)."""
+    dij, closer, equal = row[j], 0, 0
+    for t in range(len(row)):
+        closer += row[t] < dij
+        equal += row[t] == dij
+    if equal > 1:  # ties with j: those with smaller indices count as closer
+        for t in range(j):
+            closer += row[t] == dij
+    return max(closer + 1 - k, 0)
 
 
 @njit(nogil=True, cache=True)
@@ -325,16 +331,8 @@ def _rank_penalty_rows_low_dim(lo, hi, y, mine, others, out):  # pragma: no cove
         for m in range(n_lists):
             for c in range(k):
                 j = others[m, i, c]
-                if (mine[i] == j).any():
-                    continue
-                dij, closer, equal = d[j], 0, 0
-                for t in range(n):
-                    closer += d[t] < dij
-                    equal += d[t] == dij
-                if equal > 1:  # ties with j: those with smaller indices count as closer
-                    for t in range(j):
-                        closer += d[t] == dij
-                out[i, m] += max(closer + 1 - k, 0)
+                if not (mine[i] == j).any():
+                    out[i, m] += _rank_beyond_k(d, j, k)
 
 
 # ---------------------------------------------------------------- choosing the kernel
