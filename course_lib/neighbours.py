@@ -659,6 +659,9 @@ def _check_k_lists(idx_a, idx_b, k):
 
 # ---------------------------------------------------------------- trustworthiness and continuity
 
+LOW_DIM = 8  # ranking spaces up to this many dimensions compute their distances row by row
+
+
 def _rank_penalties(x_rank: torch.Tensor, nn_rank: torch.Tensor, nn_others: list, k: int,
                     chunk_size: int) -> list:
     """For each kNN list in ``nn_others``: the sum over points i of (r(i, j) - k) for each j
@@ -666,16 +669,15 @@ def _rank_penalties(x_rank: torch.Tensor, nn_rank: torch.Tensor, nn_others: list
     where r(i, j) is j's rank (1 = nearest) among all points by their L2 distance to i
     in ``x_rank``. The distance rows of ``x_rank`` are computed once for all lists."""
     n = len(x_rank)
-    sq = (x_rank * x_rank).sum(1)
     mine = nn_rank[:, :k].numpy()
     others = torch.stack([other[:, :k] for other in nn_others]).numpy()
-    totals = np.zeros(len(nn_others))
     parts = torch.get_num_threads()
     if x_rank.shape[1] <= LOW_DIM:  # a map: a matrix product over 2 columns would cost more than it saves
         y, out = x_rank.contiguous().numpy(), np.zeros((n, len(nn_others)))
         _in_parallel([lambda lo=lo, hi=hi: _rank_penalty_rows_low_dim(lo, hi, y, mine, others, out)
                       for lo, hi in _slices(n, 4 * parts)])
         return out.sum(0).tolist()
+    sq, totals = (x_rank * x_rank).sum(1), np.zeros(len(nn_others))
     for s in range(0, n, chunk_size):
         e = min(s + chunk_size, n)
         d = _l2_squared_block(x_rank[s:e], x_rank, sq[s:e], sq).numpy()
@@ -685,9 +687,6 @@ def _rank_penalties(x_rank: torch.Tensor, nn_rank: torch.Tensor, nn_others: list
                       for lo, hi in _slices(e - s, parts)])
         totals += out.sum(0)
     return totals.tolist()
-
-
-LOW_DIM = 8  # ranking spaces up to this many dimensions compute their distances row by row
 
 
 def _penalty_scale(n: int, k: int) -> float:

@@ -8,7 +8,8 @@ matplotlib's defaults. It also starts the clock that :func:`course_lib.records.r
 
 Why flush: float32 numbers below 1.2e-38 (*subnormal*) are computed many times more
 slowly by most CPUs, and a model that collapses (notebooks 05 and 06) fills its
-gradients with them: at full size that made 05's seed recipe ten times slower per epoch.
+gradients with them: at full size they made 05's seed recipe up to 16 times slower per epoch
+(4 times over its 100 epochs).
 Flushing changes only numbers that small. The setting belongs to each CPU thread and a
 new thread copies it from the thread that starts it, so ``start`` sets it before torch
 starts its worker threads, and :func:`flushes_subnormals` checks that all of them have it.

@@ -151,10 +151,11 @@ def fit_many(models: list, losses: list, x: torch.Tensor, *, epochs: int, batch_
             raise ValueError(f"each loss must be one of {', '.join(map(repr, LOSSES))}; got {name!r}")
     x = x.reshape(len(x), -1)
     stack = Stacked(models)
-    if signed is not None and len(signed) != len(models):
-        raise ValueError(f"signed needs one entry per model; got {len(signed)} for {len(models)} models")
-    scale = 1.0 + torch.tensor([bool(v) for v in signed or [False] * len(models)], device=x.device,
-                               dtype=x.dtype).view(-1, 1, 1)  # 2 where signed, else 1; the shift is 1 - scale
+    if signed is not None:
+        if len(signed) != len(models):
+            raise ValueError(f"signed needs one entry per model; got {len(signed)} for {len(models)} models")
+        scale = 1.0 + torch.tensor([bool(v) for v in signed], device=x.device,
+                                   dtype=x.dtype).view(-1, 1, 1)  # 2 where signed, else 1; the shift is 1 - scale
     opt = _optimizer(stack.parameters(), lr, weight_decay, decoupled, fused=True)
     generator = torch.Generator().manual_seed(seed)
     histories = [History() for _ in models]

@@ -248,8 +248,10 @@ def test_rank_penalties_of_a_map_row_by_row_equal_the_matrix_path(monkeypatch):
     # On a map with many ties (coordinates on a coarse grid) they must agree exactly.
     g = torch.Generator().manual_seed(3)
     x = torch.randn(700, 10, generator=g)
-    y = (x[:, :2] * 2).round() / 2  # ties everywhere, and exactly representable distances
-    nn_x, nn_y = nb.knn(x, 5)[1], nb.knn(y, 5)[1]
-    row_by_row = nb._rank_penalties(y, nn_y, [nn_x, nn_y], 5, 128)
-    monkeypatch.setattr(nb, "LOW_DIM", 0)
-    assert nb._rank_penalties(y, nn_y, [nn_x, nn_y], 5, 128) == row_by_row
+    for dims in (2, 3):  # the written-out 2-D loop and the general one
+        y = (x[:, :dims] * 2).round() / 2  # ties everywhere, and exactly representable distances
+        nn_x, nn_y = nb.knn(x, 5)[1], nb.knn(y, 5)[1]
+        monkeypatch.setattr(nb, "LOW_DIM", 8)
+        row_by_row = nb._rank_penalties(y, nn_y, [nn_x, nn_y], 5, 128)
+        monkeypatch.setattr(nb, "LOW_DIM", 0)
+        assert nb._rank_penalties(y, nn_y, [nn_x, nn_y], 5, 128) == row_by_row
