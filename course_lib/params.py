@@ -9,21 +9,20 @@ against its type (a float must also be finite), then against its rule: a
 ``(low, high)`` range, a set of allowed values, or a function that raises. The names
 every notebook shares (``dataset``, ``seed``, ``threads``, ...) have rules here. A bad
 value stops with a one-line ``ValueError`` naming the parameter and what is allowed.
-The checked values are kept in ``CHECKED`` for :func:`course_lib.records.record`.
+``check`` only reads: :func:`course_lib.session.start` calls it, keeps the values on the
+run and makes ``output_dir``.
 """
 from __future__ import annotations
 
 import math
-import os
 import typing
-from pathlib import Path
 
-CHECKED: dict = {}
 SEED_MAX = 2**32 - 1  # numpy's seeds stop here
+DEVICES = ("auto", "cpu", "cuda", "mps")
 
 
 def _common_rules() -> dict:
-    from . import data, session
+    from . import data
 
     return {
         "dataset": set(data.NAMES),
@@ -33,8 +32,7 @@ def _common_rules() -> dict:
         "n_train": (10, None),
         "n_test": (10, None),
         "epochs": (1, None),
-        "device": set(session.DEVICES),
-        "output_dir": writable_folder,
+        "device": set(DEVICES),
     }
 
 
@@ -53,8 +51,6 @@ def check(namespace: dict, **rules) -> dict:
         _check_type(name, value, kind)
         if value is not None and name in rules:
             _check_rule(name, value, rules[name])
-    CHECKED.clear()
-    CHECKED.update(values)
     return values
 
 
@@ -102,14 +98,3 @@ def _check_rule(name: str, value, rule) -> None:
         hi = "inf" if high is None else high
         each = "each of " if isinstance(value, (list, tuple)) else ""
         raise ValueError(f"{each}{name} must be in [{lo}, {hi}]; got {value!r}")
-
-
-def writable_folder(name: str, value) -> None:
-    """A folder that exists or can be made, and can be written: checked before any work is done."""
-    path = Path(value)
-    try:
-        path.mkdir(parents=True, exist_ok=True)
-    except OSError as err:
-        raise ValueError(f"{name} must be a folder we can create; {value!r} failed: {err.strerror}") from None
-    if not os.access(path, os.W_OK | os.X_OK):
-        raise ValueError(f"{name} must be a writable folder; {value!r} is not writable")

@@ -1,4 +1,8 @@
-"""What a notebook leaves behind: ``metrics.json`` and named artifacts in ``output_dir``."""
+"""What a notebook leaves behind: ``metrics.json`` in its ``output_dir``.
+
+Notebooks write it through ``run.record(metrics, data=...)`` (see :mod:`course_lib.session`),
+which passes the run's claims, parameters, device and seconds to :func:`write`.
+"""
 from __future__ import annotations
 
 import json
@@ -7,9 +11,6 @@ import platform
 from pathlib import Path
 
 import torch
-
-from . import params as _params
-from . import session
 
 
 def _plain(value):
@@ -27,34 +28,37 @@ def _plain(value):
     return value
 
 
-def output_path(output_dir: str, name: str) -> Path:
-    """``output_dir/name``, creating the folder."""
-    path = Path(output_dir)
-    path.mkdir(parents=True, exist_ok=True)
-    return path / name
-
-
-def record(metrics: dict, output_dir: str, *, data: list | None = None, device=None,
-           claims: dict | None = None, params: dict | None = None) -> Path:
-    """Write ``metrics.json``: the headline numbers, the summary's claims ({text: held}),
-    the parameters (by default those ``params.check`` saw), the data (name, source,
-    sizes), torch's version, the device and the seconds since ``session.start``."""
+def write(output_dir: str | Path, metrics: dict, *, claims: dict | None = None, details: dict | None = None,
+          not_checked: dict | None = None, params: dict | None = None, data=(), device=None,
+          seconds: float | None = None) -> Path:
+    """Write ``output_dir/metrics.json``: the headline numbers; the claims ({text: held}),
+    the numbers behind each ({text: detail}) and those not checked ({text: why}); the
+    parameters; the data (name, source, sizes); torch's version, the device, the threads
+    and the seconds the notebook ran."""
     payload = {
         "metrics": _plain(metrics),
         "claims": {str(k): bool(v) for k, v in (claims or {}).items()},
-        "params": _plain(_params.CHECKED if params is None else params),
-        "data": [d.describe() for d in (data or [])],
+        "claim_details": {str(k): str(v) for k, v in (details or {}).items()},
+        "not_checked": {str(k): str(v) for k, v in (not_checked or {}).items()},
+        "params": _plain(params or {}),
+        "data": [d.describe() for d in data],
         "torch": torch.__version__,
         "device": str(device) if device is not None else "cpu",
         "threads": torch.get_num_threads(),
         "python": platform.python_version(),
         "machine": platform.machine(),
-        "seconds": round(session.elapsed(), 2),
+        "seconds": None if seconds is None else round(seconds, 2),
     }
-    path = output_path(output_dir, "metrics.json")
+    path = Path(output_dir) / "metrics.json"
     path.write_text(json.dumps(payload, indent=2) + "\n")
     return path
 
 
-def read(output_dir: str) -> dict:
+def read(output_dir: str | Path) -> dict:
     return json.loads((Path(output_dir) / "metrics.json").read_text())
+
+
+def false_claims(record: dict) -> dict:
+    """{text: detail} of the claims a metrics.json records as not held."""
+    details = record.get("claim_details") or {}
+    return {text: details.get(text, "") for text, held in (record.get("claims") or {}).items() if not held}

@@ -72,7 +72,7 @@ def load_checkpoint(path: str | os.PathLike) -> dict:
 
 def fit(model: torch.nn.Module, loss_fn: LossFn, x: torch.Tensor, y: torch.Tensor | None = None, *,
         epochs: int, batch_size: int, optimizer: torch.optim.Optimizer,
-        generator: torch.Generator | None = None, evaluate: Callable[[torch.nn.Module], dict] | None = None,
+        generator: torch.Generator, evaluate: Callable[[torch.nn.Module], dict] | None = None,
         progress: bool = True, checkpoint: str | os.PathLike | None = None, resume: bool = True,
         desc: str = "train") -> History:
     """Train ``model`` for ``epochs`` passes over ``x`` (and ``y``), returning the history.
@@ -86,7 +86,6 @@ def fit(model: torch.nn.Module, loss_fn: LossFn, x: torch.Tensor, y: torch.Tenso
     """
     from tqdm.auto import tqdm
 
-    generator = generator if generator is not None else torch.Generator().manual_seed(0)
     history, first = History(), 0
     if checkpoint is not None and resume and Path(checkpoint).exists():
         state = load_checkpoint(checkpoint)
@@ -136,7 +135,7 @@ class LRFinderResult:
 def lr_find(model: torch.nn.Module, loss_fn: LossFn, x: torch.Tensor, y: torch.Tensor | None = None, *,
             make_optimizer: Callable[[list, float], torch.optim.Optimizer], batch_size: int,
             start: float = 1e-4, end: float = 10.0, steps: int = 300, beta: float = 0.95,
-            generator: torch.Generator | None = None, progress: bool = True) -> LRFinderResult:
+            generator: torch.Generator, progress: bool = True) -> LRFinderResult:
     """Smith's learning-rate range test.
 
     Trains a copy of ``model`` for up to ``steps`` mini-batches (each drawn at random,
@@ -151,7 +150,6 @@ def lr_find(model: torch.nn.Module, loss_fn: LossFn, x: torch.Tensor, y: torch.T
 
     probe = copy.deepcopy(model).train()
     opt = make_optimizer(list(probe.parameters()), start)
-    generator = generator if generator is not None else torch.Generator().manual_seed(0)
     lrs, losses, raw, avg, best = [], [], [], 0.0, math.inf
     bar = tqdm(total=steps, desc="lr_find", disable=not progress, leave=False)
     try:
