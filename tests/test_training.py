@@ -10,7 +10,7 @@ from course_lib import data, session, training
 
 
 def tiny_problem(seed=0):
-    session.start(seed=seed, threads=1, device="cpu")
+    session.configure(seed=seed, threads=1, device="cpu")
     train = data.load("mnist-sample", "train").subset(600, seed=0)
     model = nn.Sequential(nn.Linear(784, 32), nn.ReLU(), nn.Linear(32, 10))
     return model, train.flat(), train.labels
@@ -42,7 +42,7 @@ def test_evaluate_joins_the_history():
     model, x, y = tiny_problem()
     opt = torch.optim.SGD(model.parameters(), lr=0.1)
     h = training.fit(model, ce, x, y, epochs=2, batch_size=64, optimizer=opt, progress=False,
-                     evaluate=lambda m: {"acc": (m(x).argmax(1) == y).float().mean().item()})
+                     generator=torch.Generator().manual_seed(0), evaluate=lambda m: {"acc": (m(x).argmax(1) == y).float().mean().item()})
     assert len(h.rows) == 2 and set(h.last) >= {"epoch", "train_loss", "acc", "seconds"}
     assert h.column("train_loss")[1] < h.column("train_loss")[0]
 
@@ -73,13 +73,14 @@ def test_lr_find_suggests_a_rate_and_leaves_the_model_alone():
     model, x, y = tiny_problem()
     before = model[0].weight.clone()
     result = training.lr_find(model, ce, x, y, batch_size=64, progress=False,
-                              make_optimizer=lambda params, lr: torch.optim.SGD(params, lr=lr))
+                              generator=torch.Generator().manual_seed(0), make_optimizer=lambda params, lr: torch.optim.SGD(params, lr=lr))
     assert torch.equal(model[0].weight, before)
     assert 1e-6 < result.suggestion < 10
     assert len(result.lrs) == len(result.losses) > 10
     # the suggestion trains: loss falls over an epoch at that rate
     opt = torch.optim.SGD(model.parameters(), lr=result.suggestion)
-    h = training.fit(model, ce, x, y, epochs=5, batch_size=64, optimizer=opt, progress=False)
+    h = training.fit(model, ce, x, y, epochs=5, batch_size=64, optimizer=opt, progress=False,
+                     generator=torch.Generator().manual_seed(0))
     losses = h.column("train_loss")
     assert losses[-1] < 0.8 * losses[0]
 
@@ -99,7 +100,7 @@ def test_lr_find_marks_an_early_stop_as_finished(monkeypatch):
     monkeypatch.setattr(tqdm.auto, "tqdm", Recorder)
     model, x, y = tiny_problem()
     result = training.lr_find(model, ce, x, y, batch_size=64, start=1e-2, end=1e4, steps=200, progress=True,
-                              make_optimizer=lambda params, lr: torch.optim.SGD(params, lr=lr))
+                              generator=torch.Generator().manual_seed(0), make_optimizer=lambda params, lr: torch.optim.SGD(params, lr=lr))
     assert len(result.lrs) < 200  # the loss blew up before the last step
     (bar,) = bars
     assert bar.n == bar.total == len(result.lrs) + 1  # complete at the step that stopped it, then closed
@@ -116,7 +117,7 @@ def test_lr_find_suggests_the_steepest_fall_before_the_minimum():
 
 
 def test_start_picks_cpu_here_and_rejects_unknown_devices():
-    assert session.start(seed=0, threads=1, device="auto").type in {"cpu", "cuda", "mps"}
+    assert session.configure(seed=0, threads=1, device="auto").type in {"cpu", "cuda", "mps"}
     assert torch.are_deterministic_algorithms_enabled() and torch.get_num_threads() == 1
     with pytest.raises(ValueError, match="device must be one of"):
         session.pick_device("tpu")
@@ -131,7 +132,7 @@ def test_start_flushes_subnormals_on_every_thread_it_starts(pool_first):
     import sys
 
     early = "torch.set_num_threads(2); (torch.rand(1 << 21) * 2).sum(); " if pool_first else ""
-    code = f"import torch; from course_lib import session; {early}session.start(0, 2, 'cpu'); print(session.flushes_subnormals())"
+    code = f"import torch; from course_lib import session; {early}session.configure(0, 2, 'cpu'); print(session.flushes_subnormals())"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     if pool_first:
         assert "flushed on the main thread only" in out and out.strip().endswith("False")
