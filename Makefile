@@ -6,7 +6,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: course test smoke notebooks kernel benchmarks oldest clean
+.PHONY: course test claims smoke notebooks kernel benchmarks oldest clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -24,6 +24,12 @@ test: $(STAMP)
 	COURSE_DATA=mnist-sample $(PY) -m course_lib run --profile smoke --output runs/smoke --quiet
 	COURSE_DATA=mnist-sample $(PY) -m pytest tests runs/smoke --nbval-lax --nbval-current-env \
 		--nbval-sanitize-with tests/sanitize.cfg -q
+
+# CI's check of the default profile (on the embedded sample): every claim the notebooks
+# make must hold; each false one is one line, and the target fails.
+claims: $(STAMP)
+	COURSE_DATA=mnist-sample $(PY) -m course_lib run --profile default --output runs/default
+	$(PY) -m course_lib claims runs/default
 
 smoke: $(STAMP)
 	COURSE_DATA=mnist-sample $(PY) -m course_lib run --profile smoke --output runs/smoke

@@ -81,3 +81,19 @@ def test_installing_the_course_keeps_the_installed_torch(tmp_path):
     would = {item["metadata"]["name"].lower() for item in report["install"]}
     assert not would & {"torch", "torchvision"}, f"pip would install {sorted(would)}"
     assert "course-lib" in {w.replace("_", "-") for w in would}
+
+
+def test_the_wheel_ships_the_report_templates(tmp_path):
+    """`pip install .` (a copy, not editable) must carry course_lib/tooling/templates/*.j2: the report needs them."""
+    import zipfile
+
+    proc = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--quiet", "-w", str(tmp_path), str(ROOT)],
+                          capture_output=True, text=True, timeout=600)
+    if proc.returncode != 0 and ("No matching distribution" in proc.stderr or "Could not find" in proc.stderr):
+        pytest.skip("no package index reachable for the build backend")
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    (wheel,) = tmp_path.glob("course_lib-*.whl")
+    shipped = set(zipfile.ZipFile(wheel).namelist())
+    templates = {f"course_lib/{p.relative_to(ROOT / 'course_lib').as_posix()}"
+                 for p in (ROOT / "course_lib" / "tooling" / "templates").glob("*.j2")}
+    assert templates and templates <= shipped, f"missing from the wheel: {sorted(templates - shipped)}"

@@ -7,7 +7,8 @@ import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
 
-from course_lib import report
+from course_lib.tooling import report
+from course_lib.tooling.errors import RunError
 
 
 def png_bytes() -> bytes:
@@ -48,7 +49,9 @@ def make_run(out, names=("01_alpha", "02_beta"), failed=None):
         if not error:
             (out / name).mkdir(exist_ok=True)
             (out / name / "metrics.json").write_text(json.dumps({"metrics": {"acc": 0.9}}))
-        rows.append({"notebook": name, "profile": "smoke", "status": "error" if error else "ok",
+        claims = {} if error else {"claims_held": 2, "claims_false": i - 1, "claims_not_checked": 1,
+                                   "false_claims": {f"{name} is fast": "1.5 s <slow>"} if i == 2 else {}}
+        rows.append({**claims, "notebook": name, "profile": "smoke", "status": "error" if error else "ok",
                      "seconds": 1.5 * i, "budget_s": 30, "peak_mb": 200 + i, "error": error,
                      "headlines": {} if error else {"acc": 0.9, "n": i}, "device": "cuda" if i == 2 else "cpu",
                      "threads": 2,
@@ -112,7 +115,31 @@ def test_rebuild_reads_the_folder(tmp_path):
     make_run(tmp_path)
     assert report.rebuild(tmp_path) == tmp_path / "index.html"
     assert "01_alpha" in (tmp_path / "index.html").read_text()
-    from course_lib.runner import RunError
-
     with pytest.raises(RunError, match="does not exist"):
         report.rebuild(tmp_path / "nowhere")
+
+
+def test_index_shows_each_notebooks_claims(tmp_path):
+    rows, info = make_run(tmp_path)
+    index = report.write_index(tmp_path, rows, info).read_text()
+    assert "<th>claims</th>" in index and "1 claim(s) do not hold" in index
+    table = index.split("<h2>Notebooks</h2>")[1].split("</table>")[0]
+    first, second = [r for r in table.split("<tr>") if "01_alpha" in r or "02_beta" in r]
+    assert '<span class="ok">2 held, 0 not</span>' in first and "✗" not in first
+    assert '<span class="false">2 held, 1 not</span>' in second
+    assert "<li>✗ 02_beta is fast <small>[1.5 s &lt;slow&gt;]</small></li>" in second  # escaped
+    rows, info = make_run(tmp_path, failed="02_beta")
+    index = report.write_index(tmp_path, rows, info).read_text()
+    assert "held" not in index.split("02_beta")[-1] and "do not hold" not in index  # no claims from a failed notebook
+
+
+def test_the_templates_render_and_escape(tmp_path):
+    """index.html.j2 renders from a bare row (older summary.json files lack the claims), HTML-escaped."""
+    page = report.template("index.html.j2").render(
+        profile="<p>", settings=[("profile", "<p>")], notebooks=[report._notebook(tmp_path, {"notebook": "01_<x>"}, None)],
+        failed=0, false_claims=0, tables=[], sources={}, machine=[("cores", 2), ("memory (GB)", 1.23456)])
+    assert "<title>MNIST course run: &lt;p&gt;</title>" in page and "01_&lt;x&gt;" in page
+    assert "<td>1.235</td>" in page and "All 1 notebook(s) ran." in page
+    assert "no notebook recorded its data" in page
+    late = report.template("late_mathjax.html.j2").render(url="https://cdn/m.js?a=1&b=</script>")
+    assert 's.src = "https://cdn/m.js?a=1\\u0026b=\\u003c/script\\u003e";' in late

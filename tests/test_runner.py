@@ -4,7 +4,9 @@ Each test builds its own notebooks and profile in a tmp folder and passes them t
 ``runner.run`` through ``notebook_dir`` / ``params_dir``, so these tests hold whatever
 state the real notebooks are in.
 """
+import contextlib
 import csv
+import io
 import json
 import subprocess
 import sys
@@ -16,7 +18,8 @@ import pytest
 import yaml
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
-from course_lib import runner
+from course_lib.tooling import checkout, profiles, refresh, runner
+from course_lib.tooling.errors import RunError
 
 PARAMETERS = """\
 dataset = "mnist-sample"  # which data
@@ -36,7 +39,10 @@ time.sleep(sleep_s)
 out = pathlib.Path(output_dir); out.mkdir(parents=True, exist_ok=True)
 metrics = {"accuracy": 0.5 + 0.1 * scale, "loss": 1.0 / scale, "epochs": scale}
 record = {"metrics": metrics, "data": [{"dataset": dataset, "split": "train", "n": 10 * scale,
-          "source": "made up by the runner's tests"}], "device": "cpu", "threads": 1}
+          "source": "made up by the runner's tests"}], "device": "cpu", "threads": 1,
+          "claims": {"scale is positive": scale > 0, "scale is below 2": scale < 2},
+          "claim_details": {"scale is positive": f"scale={scale}", "scale is below 2": f"scale={scale}"},
+          "not_checked": {"scale is prime": "not asked"}}
 (out / "metrics.json").write_text(json.dumps(record))
 print("recorded", metrics)
 """
@@ -83,12 +89,14 @@ def tiny_run(tmp_path_factory):
     root = tmp_path_factory.mktemp("course")
     dirs = make_course(root)
     out = root / "runs" / "tiny"
-    rows = runner.run("tiny", output=str(out), quiet=True, **dirs)
-    return out, rows
+    printed = io.StringIO()
+    with contextlib.redirect_stdout(printed):
+        rows = runner.run("tiny", output=str(out), quiet=True, **dirs)
+    return out, rows, printed.getvalue()
 
 
 def test_run_records_each_notebook(tiny_run):
-    out, rows = tiny_run
+    out, rows, _ = tiny_run
     assert [r["notebook"] for r in rows] == ["01_first", "02_second"]
     for i, row in enumerate(rows, 1):
         assert row["status"] == "ok" and row["error"] is None
@@ -102,7 +110,7 @@ def test_run_records_each_notebook(tiny_run):
 
 
 def test_summary_csv_and_json_agree(tiny_run):
-    out, rows = tiny_run
+    out, rows, _ = tiny_run
     table = list(csv.DictReader(open(out / "summary.csv")))
     saved = json.loads((out / "summary.json").read_text())
     assert [r["notebook"] for r in table] == [r["notebook"] for r in saved] == ["01_first", "02_second"]
@@ -112,61 +120,75 @@ def test_summary_csv_and_json_agree(tiny_run):
         assert float(line["budget_s"]) == 120
         assert line["status"] == "ok"
         assert f"epochs={row['metrics']['epochs']}" in line["headlines"]
+        assert int(line["claims_held"]) == row["claims_held"] and int(line["claims_false"]) == row["claims_false"]
+    assert [(r["claims_held"], r["claims_false"]) for r in saved] == [(2, 0), (1, 1)]
+    assert saved[1]["false_claims"] == {"scale is below 2": "scale=2"} and saved[1]["claims_not_checked"] == 1
     info = json.loads((out / "run.json").read_text())
     assert info["profile"] == "tiny" and info["machine"]["cores"] >= 1
 
 
+def test_a_false_claim_is_said_at_the_end_and_does_not_stop_the_run(tiny_run):
+    out, rows, printed = tiny_run
+    assert [r["status"] for r in rows] == ["ok", "ok"]
+    lines = [line for line in printed.splitlines() if "claims:" in line]
+    assert lines == [f"{'02_second':<36} claims: 1 held, 1 not: scale is below 2 [scale=2]"]
+    assert printed.splitlines()[-1].startswith("total")
+    index = (out / "index.html").read_text()
+    assert "1 held, 1 not" in index and "✗ scale is below 2 <small>[scale=2]</small>" in index
+    assert "1 claim(s) do not hold" in index
+
+
 def test_index_html_links_every_notebook(tiny_run):
-    out, _ = tiny_run
+    out, _, _ = tiny_run
     index = (out / "index.html").read_text()
     for name in ("01_first", "02_second"):
         assert f'href="html/{name}.html"' in index
         page = (out / "html" / f"{name}.html").read_text()
         assert "data:image/png;base64," in page  # the figure is embedded
         assert "require.min.js" not in page  # no network needed to load the page
-    assert "made up by the runner&#x27;s tests" in index or "made up by the runner's tests" in index
+    assert "made up by the runner&#39;s tests" in index  # the data source, escaped
 
 
 def test_unknown_override_fails_before_running(tmp_path):
     dirs = make_course(tmp_path)
-    with pytest.raises(runner.RunError, match="unknown parameter 'epochz'"):
+    with pytest.raises(RunError, match="unknown parameter 'epochz'"):
         runner.run("tiny", overrides={"epochz": 3}, output=str(tmp_path / "out"), quiet=True, **dirs)
     assert not (tmp_path / "out" / "01_first.ipynb").exists()  # nothing ran
 
 
 def test_unknown_profile_parameter_fails(tmp_path):
     dirs = make_course(tmp_path, profile={"notebooks": {"02_second": {"parameters": {"scael": 3}}}})
-    with pytest.raises(runner.RunError, match="02_second: the profile sets unknown parameter.*scael"):
+    with pytest.raises(RunError, match="02_second: the profile sets unknown parameter.*scael"):
         runner.run("tiny", output=str(tmp_path / "out"), quiet=True, **dirs)
 
 
 def test_profile_typos_fail(tmp_path):
     dirs = make_course(tmp_path, profile={"notebooks": {"01_first": {"budget": 10}}})
-    with pytest.raises(runner.RunError, match="unknown key.*budget"):
+    with pytest.raises(RunError, match="unknown key.*budget"):
         runner.run("tiny", output=str(tmp_path / "out"), quiet=True, **dirs)
     dirs = make_course(tmp_path, profile={"common": {"progres": False}})
-    with pytest.raises(runner.RunError, match="progres.*taken by no notebook"):
+    with pytest.raises(RunError, match="progres.*taken by no notebook"):
         runner.run("tiny", output=str(tmp_path / "out"), quiet=True, **dirs)
-    with pytest.raises(runner.RunError, match="unknown profile 'nope'"):
+    with pytest.raises(RunError, match="unknown profile 'nope'"):
         runner.run("nope", output=str(tmp_path / "out"), quiet=True, **dirs)
 
 
 def test_notebook_without_parameters_cell_fails(tmp_path):
     dirs = make_course(tmp_path)
     make_notebook(tmp_path / "notebooks" / "03_bare.ipynb", parameters=None, body="x = 1", figure=False)
-    with pytest.raises(runner.RunError, match="03_bare: no cell is tagged 'parameters'"):
+    with pytest.raises(RunError, match="03_bare: no cell is tagged 'parameters'"):
         runner.run("tiny", only="03", output=str(tmp_path / "out"), quiet=True, **dirs)
 
 
 def test_only_picks_notebooks(tmp_path):
     dirs = make_course(tmp_path, names=("01_a", "02_b", "03_c"))
-    assert runner.select("03,01", dirs["notebook_dir"]) == ["01_a", "03_c"]
-    assert runner.select("3, 02_b", dirs["notebook_dir"]) == ["02_b", "03_c"]
-    assert runner.select(None, dirs["notebook_dir"]) == ["01_a", "02_b", "03_c"]
-    with pytest.raises(runner.RunError, match="--only '07' matches no notebook"):
-        runner.select("07", dirs["notebook_dir"])
-    with pytest.raises(runner.RunError, match="--only '0' matches no notebook"):
-        runner.select("0", dirs["notebook_dir"])  # a number names one notebook, not every one starting with it
+    assert profiles.select("03,01", dirs["notebook_dir"]) == ["01_a", "03_c"]
+    assert profiles.select("3, 02_b", dirs["notebook_dir"]) == ["02_b", "03_c"]
+    assert profiles.select(None, dirs["notebook_dir"]) == ["01_a", "02_b", "03_c"]
+    with pytest.raises(RunError, match="--only '07' matches no notebook"):
+        profiles.select("07", dirs["notebook_dir"])
+    with pytest.raises(RunError, match="--only '0' matches no notebook"):
+        profiles.select("0", dirs["notebook_dir"])  # a number names one notebook, not every one starting with it
 
 
 def one_line(err) -> str:
@@ -179,36 +201,43 @@ def one_line(err) -> str:
 def test_only_with_an_empty_item_is_refused(tmp_path, only):
     """A trailing comma used to select every notebook."""
     dirs = make_course(tmp_path, names=("01_a", "02_b", "03_c"))
-    with pytest.raises(runner.RunError) as err:
-        runner.select(only, dirs["notebook_dir"])
+    with pytest.raises(RunError) as err:
+        profiles.select(only, dirs["notebook_dir"])
     msg = one_line(err)
     assert msg.startswith(f"--only {only!r} has an empty item") and "e.g. --only 03,05" in msg
 
 
 @pytest.mark.parametrize("text", ["dims=[2, 10", "dims={a: 1", "name='unclosed", "x=: ]"])
 def test_malformed_override_value_is_one_line(text):
-    with pytest.raises(runner.RunError) as err:
-        runner.parse_override(text)
+    with pytest.raises(RunError) as err:
+        profiles.parse_override(text)
     msg = one_line(err)
     assert msg.startswith(f"-p {text.split('=')[0]}: ") and "not a valid YAML value" in msg
 
 
-@pytest.mark.parametrize("text", ["output_dir=elsewhere", " output_dir =x"])
-def test_output_dir_override_is_refused(text):
-    with pytest.raises(runner.RunError) as err:
-        runner.parse_override(text)
-    assert "--output" in one_line(err) and "output_dir" in one_line(err)
+@pytest.mark.parametrize("overrides, profile, message", [
+    ({"output_dir": "elsewhere"}, {}, "-p output_dir: the runner puts each notebook's output in OUTPUT/NN_name"),
+    ({}, {"common": {"output_dir": "x"}}, "01_first: the profile sets output_dir"),
+    ({}, {"notebooks": {"01_first": {"parameters": {"output_dir": "x"}}}}, "01_first: the profile sets output_dir"),
+])
+def test_a_user_set_output_dir_is_refused_in_one_place(tmp_path, overrides, profile, message):
+    """-p output_dir and a profile's output_dir: both refused by profiles.output_dir_for, before anything runs."""
+    dirs = make_course(tmp_path, profile=profile)
+    with pytest.raises(RunError) as err:
+        runner.run("tiny", overrides=overrides, output=str(tmp_path / "out"), quiet=True, **dirs)
+    assert one_line(err).startswith(message) and "--output" in one_line(err)
+    assert not (tmp_path / "out").exists()
+    params = profiles.parameters_for("01_first", {}, {}, tmp_path / "out", dirs["notebook_dir"])
+    assert params["output_dir"] == str(tmp_path / "out" / "01_first")
 
 
 def test_profile_output_dir_and_bad_yaml_are_refused(tmp_path):
     dirs = make_course(tmp_path, profile={"notebooks": {"01_first": {"parameters": {"output_dir": "x"}}}})
-    with pytest.raises(runner.RunError, match="01_first: the profile sets output_dir.*--output"):
+    with pytest.raises(RunError, match="01_first: the profile sets output_dir.*--output"):
         runner.run("tiny", output=str(tmp_path / "out"), quiet=True, **dirs)
-    with pytest.raises(runner.RunError, match="-p output_dir.*--output"):
-        runner.parameters_for("01_first", {}, {"output_dir": "x"}, tmp_path / "out", dirs["notebook_dir"])
     (dirs["params_dir"] / "broken.yaml").write_text("common: {epochs: [1, 2\n")
-    with pytest.raises(runner.RunError) as err:
-        runner.load_profile("broken", dirs["params_dir"])
+    with pytest.raises(RunError) as err:
+        profiles.load_profile("broken", dirs["params_dir"])
     assert "is not valid YAML" in one_line(err)
 
 
@@ -216,10 +245,10 @@ def test_output_that_is_a_file_or_unwritable_is_refused(tmp_path):
     dirs = make_course(tmp_path)
     a_file = tmp_path / "notes.txt"
     a_file.write_text("not a folder")
-    with pytest.raises(runner.RunError) as err:
+    with pytest.raises(RunError) as err:
         runner.run("tiny", output=str(a_file), quiet=True, **dirs)
     assert "that is a file, not a folder" in one_line(err)
-    with pytest.raises(runner.RunError) as err:
+    with pytest.raises(RunError) as err:
         runner.run("tiny", output=str(a_file / "inside"), quiet=True, **dirs)
     assert one_line(err).startswith(f"--output {a_file / 'inside'}: cannot create that folder")
     assert a_file.read_text() == "not a folder"
@@ -235,7 +264,7 @@ def test_command_line_input_errors_are_one_line(tmp_path, args, message):
     (tmp_path / "FILE").write_text("x")
     proc = subprocess.run([sys.executable, "-m", "course_lib", "run", "--profile", "smoke", *args],
                           capture_output=True, text=True, cwd=tmp_path,
-                          env={**__import__("os").environ, "COURSE_ROOT": str(runner.ROOT)})
+                          env={**__import__("os").environ, "COURSE_ROOT": str(checkout.ROOT)})
     assert proc.returncode == 1
     assert proc.stderr.strip().splitlines() == [proc.stderr.strip()], proc.stderr
     assert proc.stderr.startswith(message), proc.stderr
@@ -244,12 +273,12 @@ def test_command_line_input_errors_are_one_line(tmp_path, args, message):
 def test_outside_a_checkout_says_how_to_run(tmp_path):
     """``pip install .`` then ``python -m course_lib run`` outside the course: one line on what to do."""
     env = {k: v for k, v in __import__("os").environ.items() if k != "COURSE_ROOT"}
-    script = "import sys, course_lib.runner as r; sys.exit(r.main(['run']))"
+    script = "import sys, course_lib.tooling.cli as c; sys.exit(c.main(['run']))"
     # pretend the package was installed as a copy: no checkout around it, none around the cwd
     fake = tmp_path / "site" / "course_lib"
     fake.parent.mkdir()
     import shutil
-    shutil.copytree(Path(runner.__file__).parent, fake, ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copytree(Path(runner.__file__).parents[1], fake, ignore=shutil.ignore_patterns("__pycache__"))
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
     proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=elsewhere,
@@ -258,16 +287,16 @@ def test_outside_a_checkout_says_how_to_run(tmp_path):
     assert proc.stderr.strip().count("\n") == 0, proc.stderr
     assert "run it from the course checkout" in proc.stderr and "COURSE_ROOT" in proc.stderr
     # from inside a checkout (here: its notebooks/ folder), the copy finds the course
-    proc = subprocess.run([sys.executable, "-c", "import course_lib.runner as r; print(r.ROOT)"],
-                          capture_output=True, text=True, cwd=Path(runner.ROOT) / "notebooks",
+    proc = subprocess.run([sys.executable, "-c", "import course_lib.tooling.checkout as c; print(c.ROOT)"],
+                          capture_output=True, text=True, cwd=Path(checkout.ROOT) / "notebooks",
                           env={**env, "PYTHONPATH": str(fake.parent)})
-    assert proc.stdout.strip() == str(Path(runner.ROOT).resolve()), proc.stderr
+    assert proc.stdout.strip() == str(Path(checkout.ROOT).resolve()), proc.stderr
 
 
 def test_erroring_notebook_stops_the_run(tmp_path):
     dirs = make_course(tmp_path, names=("01_bad", "02_never"))
     out = tmp_path / "out"
-    with pytest.raises(runner.RunError, match="01_bad failed: ValueError: this notebook was told to fail"):
+    with pytest.raises(RunError, match="01_bad failed: ValueError: this notebook was told to fail"):
         runner.run("tiny", overrides={"fail": True}, output=str(out), quiet=True, **dirs)
     rows = json.loads((out / "summary.json").read_text())
     assert [r["notebook"] for r in rows] == ["01_bad"]  # the second never started
@@ -280,7 +309,7 @@ def test_over_budget_notebook_is_stopped(tmp_path):
                        profile={"notebooks": {"01_slow": {"budget_s": 4, "parameters": {"sleep_s": 300}}}})
     out = tmp_path / "out"
     t0 = time.perf_counter()
-    with pytest.raises(runner.RunError, match="01_slow stopped after .*over its 4s budget"):
+    with pytest.raises(RunError, match="01_slow stopped after .*over its 4s budget"):
         runner.run("tiny", output=str(out), quiet=True, **dirs)
     assert time.perf_counter() - t0 < 60  # stopped at the budget, not after the 300 s sleep
     row = json.loads((out / "summary.json").read_text())[0]
@@ -291,25 +320,44 @@ def test_command_line_fails_with_one_line(tmp_path):
     """The CLI turns a RunError into one line on stderr and exit status 1."""
     proc = subprocess.run([sys.executable, "-m", "course_lib", "run", "--profile", "no-such-profile",
                            "--output", str(tmp_path / "out")], capture_output=True, text=True,
-                          cwd=Path(runner.ROOT))
+                          cwd=Path(checkout.ROOT))
     assert proc.returncode == 1
     assert proc.stderr.strip().splitlines() == [proc.stderr.strip()]
     assert proc.stderr.startswith("error: unknown profile 'no-such-profile'")
 
 
 def test_parse_override_reads_yaml_values():
-    assert runner.parse_override("epochs=5") == ("epochs", 5)
-    assert runner.parse_override("progress=true") == ("progress", True)
-    assert runner.parse_override("dataset=fashion-mnist") == ("dataset", "fashion-mnist")
-    assert runner.parse_override("dims=[2, 3]") == ("dims", [2, 3])
-    with pytest.raises(runner.RunError, match="key=value"):
-        runner.parse_override("epochs")
+    assert profiles.parse_override("epochs=5") == ("epochs", 5)
+    assert profiles.parse_override("progress=true") == ("progress", True)
+    assert profiles.parse_override("dataset=fashion-mnist") == ("dataset", "fashion-mnist")
+    assert profiles.parse_override("dims=[2, 3]") == ("dims", [2, 3])
+    with pytest.raises(RunError, match="key=value"):
+        profiles.parse_override("epochs")
 
 
 def test_the_stamp_covers_the_modules_a_notebook_uses():
     import nbformat
 
     nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("from course_lib import autoencoder, data\n")])
-    used = runner.modules_used(nb)
+    used = refresh.modules_used(nb)
     assert {"autoencoder", "training", "data", "__init__"} <= set(used)  # training: through autoencoder
-    assert "neighbours" not in used and "runner" not in used
+    assert "neighbours" not in used and "tooling" not in used
+    nb.cells.append(nbformat.v4.new_code_cell("%matplotlib inline\nfrom course_lib import (neighbours,\n    params as p)\n"
+                                              "import course_lib.divergence\n"))
+    assert {"neighbours", "params", "divergence"} <= set(refresh.modules_used(nb))  # magics, brackets, aliases
+
+
+def test_a_profile_entry_that_names_no_notebook_is_one_line(tmp_path):
+    """A misspelt notebook name used to be ignored: the run went ahead with every notebook at its defaults."""
+    dirs = make_course(tmp_path, names=("01_pixel_similarity", "02_mlp_classifier"),
+                       profile={"notebooks": {"01_pixel_smilarity": {"budget_s": 10}}})
+    with pytest.raises(RunError) as err:
+        runner.run("tiny", output=str(tmp_path / "out"), quiet=True, **dirs)
+    assert one_line(err) == ("profile 'tiny': notebooks entry '01_pixel_smilarity' names no notebook; "
+                             "did you mean 01_pixel_similarity?")
+    assert not (tmp_path / "out").exists()
+    dirs = make_course(tmp_path, names=("01_pixel_similarity", "02_mlp_classifier"),
+                       profile={"notebooks": {"zzz": {}}})
+    with pytest.raises(RunError) as err:
+        profiles.load_profile("tiny", dirs["params_dir"], dirs["notebook_dir"])
+    assert one_line(err).endswith("'zzz' names no notebook; choose from 01_pixel_similarity, 02_mlp_classifier")

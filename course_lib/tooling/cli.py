@@ -1,0 +1,60 @@
+"""``python -m course_lib run | claims | report | refresh | kernel``: the course's command line.
+
+    python -m course_lib run --profile default            # the whole course into runs/default
+    python -m course_lib run --profile smoke --only 01,02  # two notebooks, in seconds
+    python -m course_lib run -p epochs=5 -p seed=1        # overrides for every notebook
+    python -m course_lib claims runs/default              # one line per false claim; exit 1 if any
+    python -m course_lib report runs/default              # rebuild index.html of a run
+
+Input that cannot work stops with one line (``error: ...``) and exit status 1.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+
+from . import claims, profiles, refresh, report, runner
+from .errors import RunError
+from .execute import ensure_kernel
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m course_lib", description="Run the MNIST course notebooks.")
+    sub = p.add_subparsers(dest="command", required=True)
+    r = sub.add_parser("run", help="execute notebooks with papermill on a profile")
+    r.add_argument("--profile", default="default", help="smoke, default or full (params/NAME.yaml)")
+    r.add_argument("--only", help="comma-separated notebook numbers or names, e.g. 03,05")
+    r.add_argument("-p", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                   help="a parameter for every chosen notebook (repeatable)")
+    r.add_argument("--output", help="output folder (default runs/PROFILE)")
+    r.add_argument("--quiet", action="store_true", help="only the summary lines")
+    c = sub.add_parser("claims", help="list the false claims of a run folder; exit status 1 if any")
+    c.add_argument("folder", help="a run folder, e.g. runs/default")
+    rep = sub.add_parser("report", help="rebuild index.html of a run folder from its summary.json")
+    rep.add_argument("folder", help="a run folder, e.g. runs/default")
+    f = sub.add_parser("refresh", help="re-execute the committed notebooks in place (default profile, sample data)")
+    f.add_argument("--only", help="comma-separated notebook numbers or names")
+    sub.add_parser("kernel", help="register the mnist-course Jupyter kernel")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    try:
+        if args.command == "run":
+            overrides = dict(profiles.parse_override(o) for o in args.overrides)
+            runner.run(args.profile, args.only, overrides, args.output, args.quiet)
+        elif args.command == "claims":
+            lines, ok = claims.check(args.folder)
+            print("\n".join(lines), flush=True)
+            return 0 if ok else 1
+        elif args.command == "report":
+            print(report.rebuild(args.folder))
+        elif args.command == "refresh":
+            refresh.refresh(args.only)
+        else:
+            ensure_kernel()
+    except RunError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 1
+    return 0
