@@ -16,11 +16,11 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from course_lib import runner
+from course_lib.tooling import checkout, runner
 
 ROOT = Path(__file__).resolve().parents[1]
 SOLUTIONS = Path(__file__).parent / "solutions"
-NOTEBOOKS = runner.notebooks(ROOT / "notebooks")
+NOTEBOOKS = checkout.notebooks(ROOT / "notebooks")
 MARK = re.compile(r"^# exercise: *(\S+)", re.M)
 
 
