@@ -29,10 +29,11 @@ def _plain(value):
 
 
 def write(output_dir: str | Path, metrics: dict, *, claims: dict | None = None, details: dict | None = None,
-          not_checked: dict | None = None, params: dict | None = None, data=(), device=None,
+          not_checked: dict | None = None, margins: dict | None = None, params: dict | None = None, data=(), device=None,
           seconds: float | None = None) -> Path:
     """Write ``output_dir/metrics.json``: the headline numbers; the claims ({text: held}),
-    the numbers behind each ({text: detail}) and those not checked ({text: why}); the
+    the numbers behind each ({text: detail}), the margins they held by ({text: margin}) and
+    those not checked ({text: why}); the
     parameters; the data (name, source, sizes); torch's version, the device, the threads
     and the seconds the notebook ran."""
     payload = {
@@ -40,6 +41,7 @@ def write(output_dir: str | Path, metrics: dict, *, claims: dict | None = None, 
         "claims": {str(k): bool(v) for k, v in (claims or {}).items()},
         "claim_details": {str(k): str(v) for k, v in (details or {}).items()},
         "not_checked": {str(k): str(v) for k, v in (not_checked or {}).items()},
+        "claim_margins": {str(k): _plain(float(v)) for k, v in (margins or {}).items()},
         "params": _plain(params or {}),
         "data": [d.describe() for d in data],
         "torch": torch.__version__,

@@ -60,6 +60,7 @@ class Run:
         self.claims: dict[str, bool] = {}
         self.details: dict[str, str] = {}
         self.not_checked: dict[str, str] = {}
+        self.margins: dict[str, float] = {}
 
     def __repr__(self) -> str:
         return f"Run(seed={self.seed}, device={self.device}, output_dir={str(self.output_dir)!r})"
@@ -80,12 +81,14 @@ class Run:
         """Where an artifact called ``name`` goes: ``output_dir/name``."""
         return self.output_dir / name
 
-    def claim(self, text: str, held, detail: str = "") -> bool | None:
+    def claim(self, text: str, held, detail: str = "", margin: float | None = None) -> bool | None:
         """Show one finding as ✓ or ✗ with the numbers behind it, and record it.
 
         ``held=None`` means it was not checked in this run (``detail`` says why): shown as
         such and recorded apart, never as true. A false claim does not stop the notebook;
         ``python -m course_lib claims RUN`` reports it, and CI fails on it for the default profile.
+        ``margin``, where a claim compares two numbers, is how far it held by (negative: how far
+        it failed by), in the units of ``detail``; a seed sweep reports the smallest one.
         """
         if held is None:
             self.not_checked[text] = detail
@@ -94,6 +97,8 @@ class Run:
         held = bool(held)
         self.claims[text] = held
         self.details[text] = detail
+        if margin is not None:
+            self.margins[text] = float(margin)
         print(f"{'✓' if held else '✗'} {text}" + (f"  [{detail}]" if detail else ""))
         return held
 
@@ -105,7 +110,7 @@ class Run:
     def record(self, metrics: dict, *, data: list | tuple = ()) -> Path:
         """Write ``metrics.json``: the metrics, the claims, the parameters, the data, the machine, the seconds."""
         return records.write(self.output_dir, metrics, claims=self.claims, details=self.details,
-                             not_checked=self.not_checked, params=self.params, data=data,
+                             not_checked=self.not_checked, margins=self.margins, params=self.params, data=data,
                              device=self.device, seconds=self.elapsed())
 
 

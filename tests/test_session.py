@@ -59,7 +59,7 @@ def test_generators_are_fresh_and_seeded_from_the_run(tmp_path):
 def test_claims_are_shown_and_recorded_never_raised(tmp_path, capsys):
     run = session.start(cell(tmp_path))
     assert run.claim("the model beats chance", 0.9 > 0.1, "0.90 against 0.10") is True
-    assert run.claim("the model beats 1-NN", 0.90 > 0.93, "0.90 against 0.93") is False
+    assert run.claim("the model beats 1-NN", 0.90 > 0.93, "0.90 against 0.93", margin=0.90 - 0.93) is False
     assert run.claim("the CNN is within 2 points", None, "only at 3 epochs or more") is None
     out = capsys.readouterr().out
     assert "✓ the model beats chance  [0.90 against 0.10]" in out
@@ -69,6 +69,7 @@ def test_claims_are_shown_and_recorded_never_raised(tmp_path, capsys):
     saved = json.loads(path.read_text())
     assert saved["claims"] == {"the model beats chance": True, "the model beats 1-NN": False}
     assert saved["claim_details"]["the model beats 1-NN"] == "0.90 against 0.93"
+    assert saved["claim_margins"] == {"the model beats 1-NN": -0.03000000000000003}
     assert saved["not_checked"] == {"the CNN is within 2 points": "only at 3 epochs or more"}
     assert saved["params"]["seed"] == 3 and saved["metrics"] == {"acc": 0.9}
 
