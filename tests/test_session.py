@@ -69,7 +69,7 @@ def test_claims_are_shown_and_recorded_never_raised(tmp_path, capsys):
     saved = json.loads(path.read_text())
     assert saved["claims"] == {"the model beats chance": True, "the model beats 1-NN": False}
     assert saved["claim_details"]["the model beats 1-NN"] == "0.90 against 0.93"
-    assert saved["claim_margins"] == {"the model beats 1-NN": -0.03000000000000003}
+    assert saved["claim_margins"]["the model beats 1-NN"] == pytest.approx(-0.03)
     assert saved["not_checked"] == {"the CNN is within 2 points": "only at 3 epochs or more"}
     assert saved["params"]["seed"] == 3 and saved["metrics"] == {"acc": 0.9}
 

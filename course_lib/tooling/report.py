@@ -12,6 +12,7 @@ folder's ``summary.json`` and ``run.json`` (``python -m course_lib report runs/N
 from __future__ import annotations
 
 import html
+import functools
 import json
 import re
 from pathlib import Path
@@ -19,19 +20,19 @@ from pathlib import Path
 from .errors import RunError
 from .summary import format_value
 
-_TEMPLATES = None
+@functools.cache  # a per-process cache: the environment is built once
+def _templates():
+    import jinja2
+
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader(Path(__file__).parent / "templates"),
+                             autoescape=True, undefined=jinja2.StrictUndefined, keep_trailing_newline=True)
+    env.filters["num"] = format_value
+    return env
 
 
 def template(name: str):
     """A template from ``templates/`` (HTML-escaped; ``|num`` formats numbers as the summary does)."""
-    global _TEMPLATES
-    if _TEMPLATES is None:
-        import jinja2
-
-        _TEMPLATES = jinja2.Environment(loader=jinja2.FileSystemLoader(Path(__file__).parent / "templates"),
-                                        autoescape=True, undefined=jinja2.StrictUndefined, keep_trailing_newline=True)
-        _TEMPLATES.filters["num"] = format_value
-    return _TEMPLATES.get_template(name)
+    return _templates().get_template(name)
 
 
 # nbconvert's pages load require.js and MathJax from a CDN. require.js is only for
@@ -49,19 +50,19 @@ def offline_html(page: str) -> str:
     return _MATHJAX.sub(lambda m: late.render(url=html.unescape(m.group("url"))).strip(), page)
 
 
-_EXPORTER = None
+@functools.cache  # a per-process cache: importing and setting up nbconvert takes seconds
+def _exporter():
+    from nbconvert import HTMLExporter
+
+    return HTMLExporter(template_name="lab", embed_images=True)
 
 
 def render_notebook(notebook: Path, target: Path) -> Path:
     """Executed notebook -> self-contained HTML page (figures embedded as data: URIs)."""
-    global _EXPORTER
     import nbformat
-    from nbconvert import HTMLExporter
 
     nb = nbformat.read(notebook, as_version=4)
-    if _EXPORTER is None:  # importing and setting up nbconvert takes seconds: once a process
-        _EXPORTER = HTMLExporter(template_name="lab", embed_images=True)
-    body, _ = _EXPORTER.from_notebook_node(nb, resources={"metadata": {"name": notebook.stem}})
+    body, _ = _exporter().from_notebook_node(nb, resources={"metadata": {"name": notebook.stem}})
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_text(offline_html(body), encoding="utf-8")
     return target
