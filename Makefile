@@ -48,7 +48,7 @@ benchmarks: $(STAMP)
 OLDEST := build/venv-oldest
 UNIT   := tests/test_data.py tests/test_download.py tests/test_devices.py tests/test_training.py \
 	tests/test_autoencoder.py tests/test_transformers.py tests/test_divergence.py \
-	tests/test_stacked_autoencoders.py tests/test_neighbours.py tests/test_params.py tests/test_records.py \
+	tests/test_stacked_autoencoders.py tests/test_knn.py tests/test_neighbours.py tests/test_params.py tests/test_records.py \
 	tests/test_report.py tests/test_runner.py tests/test_environment.py
 oldest:
 	test -x $(OLDEST)/bin/python || $(PYTHON) -m venv $(OLDEST)

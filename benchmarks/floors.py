@@ -35,7 +35,8 @@ from torch.utils.flop_counter import FlopCounterMode
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # run from a checkout without installing
-from course_lib import autoencoder, records, runner, stacked_autoencoders  # noqa: E402
+from course_lib import autoencoder, records, stacked_autoencoders  # noqa: E402
+from course_lib.tooling import profiles  # noqa: E402
 from course_lib.transformers import PatchTokenAE, PixelTokenAE  # noqa: E402
 
 parser = argparse.ArgumentParser(description="Compute floors of the course's notebooks (FLOPs / sgemm peak + unbatchable seconds).")
@@ -46,7 +47,7 @@ parser.add_argument("--dataset", default="fashion-mnist")
 args = parser.parse_args()
 torch.set_num_threads(1)
 torch.set_default_device("meta")  # every tensor and model below is shape only: nothing is computed
-RUN, PROFILE = ROOT / args.run, runner.load_profile(args.profile)
+RUN, PROFILE = ROOT / args.run, profiles.load_profile(args.profile)
 D, N_TRAIN, N_TEST = 784, 60_000, 10_000  # Fashion-MNIST (and MNIST): pixels, training and test images
 
 
@@ -56,11 +57,11 @@ def cells(nb):
 
 def parameters(nb):
     """What the runner passes: the parameters cell's values, then the runner's own merge of the profile
-    and the dataset override (``runner.parameters_for``)."""
+    and the dataset override (``profiles.parameters_for``)."""
     src = next("".join(c["source"]) for c in cells(nb) if "parameters" in c.get("metadata", {}).get("tags", []))
     p = {}
     exec(src, p)
-    return {**p, **runner.parameters_for(nb, PROFILE, {"dataset": args.dataset}, RUN)}
+    return {**p, **profiles.parameters_for(nb, PROFILE, {"dataset": args.dataset}, RUN)}
 
 
 def notebook_defs(nb, names, **env):
@@ -230,7 +231,7 @@ def inspect(x):  # the notebook's inspect(): encode, reconstruct, then layer by 
 
 
 relu, four = make("relu"), stack_step(["linear", "linear", "relu", "relu"], ["l1", "mse", "l1", "mse"])
-blocks = [min(p["knn_block"], n - s) for s in range(0, n, p["knn_block"])]  # neighbours.knn: above 10,000 points,
+blocks = [min(p["knn_block"], n - s) for s in range(0, n, p["knn_block"])]  # knn.search: above 10,000 points,
 knn_flop = 2 * D * ((n * n + sum(b * b for b in blocks)) // 2 if n > 10_000 else n * n)  # only blocks a <= b
 kernel = m05.get("knn_path", {}).get("l2", {}).get("kernel", "calibrated: int8-matmul or float32-exact")
 add(nb, f"pixel kNN, L2, k = {p['k_max']}: distance blocks", 1, n, knn_flop, f"analytic; kernel {kernel}")

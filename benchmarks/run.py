@@ -11,7 +11,7 @@ Sections (each skips with a note when a module it needs is missing):
                 per-item Dataset + DataLoader loop.
 - autoencoders: notebook 05's four autoencoders (linear/relu x L1/MSE, Adam 1e-3, weight decay
                 1e-3, batch 100) for one epoch: ours against four seed-style DataLoader loops.
-- knn:          exact top-200 neighbours: first every kernel of ``neighbours.knn`` side by
+- knn:          exact top-200 neighbours: first every kernel of ``knn.search`` side by
                 side on 4,000 images (notebook 05's default size), forced one at a time, with
                 a float32 chunked-matmul + topk baseline, scikit-learn's brute force and
                 faiss; then 60,000 Fashion-MNIST images, one run each of the automatic
@@ -270,13 +270,13 @@ def baseline_knn(x: torch.Tensor, k: int, block: int = 2048) -> np.ndarray:
 
 def cpu_lines() -> list[str]:
     """What this process's torch and numba run on, and what the kNN calibration chose."""
-    from course_lib import neighbours
+    from course_lib import knn
 
     import llvmlite.binding as ll
     import numba
 
     flags = set(Path("/proc/cpuinfo").read_text().split()) if Path("/proc/cpuinfo").exists() else set()
-    verdict = neighbours.l2_kernel()
+    verdict = knn.l2_kernel()
     emulated = os.environ.get("COURSE_BENCH_CPU")
     numba_cpu = numba.config.CPU_NAME or ll.get_host_cpu_name()
     numba_avx512 = ("-avx512f" not in (numba.config.CPU_FEATURES or "")
@@ -286,16 +286,14 @@ def cpu_lines() -> list[str]:
             f"- **{'EMULATED ' + emulated.upper() if emulated else 'Real hardware, native'}**: torch CPU capability "
             f"{torch.backends.cpu.get_cpu_capability()}, oneDNN {'on' if torch.backends.mkldnn.enabled else 'off'}, "
             f"numba compiles for {numba_cpu} with{'' if numba_avx512 else 'out'} AVX-512",
-            f"- kNN calibration (`neighbours.l2_kernel()`): **{verdict['kernel']}**, {verdict['reason']}"]
+            f"- kNN calibration (`knn.l2_kernel()`): **{verdict['kernel']}**, {verdict['reason']}"]
 
 
 def bench_knn(args) -> list[str]:
     try:
-        from course_lib import neighbours
+        from course_lib import knn
     except ImportError as err:
-        raise Skip(f"course_lib.neighbours is not there yet ({err})") from None
-    if not hasattr(neighbours, "last_path"):
-        raise Skip("course_lib.neighbours has no last_path() yet")
+        raise Skip(f"course_lib.knn is not there yet ({err})") from None
     from sklearn.neighbors import NearestNeighbors
     from threadpoolctl import threadpool_limits
 
@@ -306,20 +304,20 @@ def bench_knn(args) -> list[str]:
     n_small = 2_000 if args.quick else 4_000
     x, _, source = images(n_small, args.dataset)
     xn = x.numpy()
-    neighbours.knn(x[:300], 10, "l2")  # compile (or load) the kernels before timing
-    neighbours.knn(x[:300], 10, "l1")
+    knn.search(x[:300], 10, "l2")  # compile (or load) the kernels before timing
+    knn.search(x[:300], 10, "l1")
     fns, names, kernels = [], [], []
 
     def ours(metric, kernel=None):
         def run():
-            idx = neighbours.knn(x, k, metric, kernel=kernel)[1].numpy()
-            run.kernel = neighbours.last_path()["kernel"]
-            return idx
+            found = knn.search(x, k, metric, kernel=kernel)
+            run.kernel = found.path["kernel"]
+            return found.indices.numpy()
         return run
 
     auto = ours("l2")
-    fns += [auto] + [ours("l2", kern) for kern in neighbours.L2_EIGHT_BIT_KERNELS]
-    names += ["ours, automatic choice"] + [f"ours, forced `{kern}`" for kern in neighbours.L2_EIGHT_BIT_KERNELS]
+    fns += [auto] + [ours("l2", kern) for kern in knn.L2_EIGHT_BIT_KERNELS]
+    names += ["ours, automatic choice"] + [f"ours, forced `{kern}`" for kern in knn.L2_EIGHT_BIT_KERNELS]
     fns.append(lambda: baseline_knn(x, k))
     names.append("baseline: float32 addmm of each 2048-row block against all rows + topk")
 
@@ -365,12 +363,11 @@ def bench_knn(args) -> list[str]:
               f"Best of {repeats}{' (the plain-loop int8 kernel: one run)' if slow else ''}, the methods alternating. Ratios against our automatic choice (L1 rows: "
               "against our L1 automatic choice); agreement: mean |ours ∩ theirs| / k against the same.", ""]
     lines += table(["method", "kernel that ran", "seconds", "seconds / ours", "neighbour sets agreeing"], rows)
-    ARGS_KNN_SECONDS[0] = None
 
     # ---- a fresh clone: notebook 05's two kNN calls with numba's cache empty
-    code = ("import time, torch; torch.set_num_threads(%d); from course_lib import data, neighbours as nb; "
+    code = ("import time, torch; torch.set_num_threads(%d); from course_lib import data, knn; "
             "x = data.load('mnist-sample', 'train').flat()[:%d]; out = {}\n"
-            "for m in ('l1', 'l2'):\n t = time.perf_counter(); nb.knn(x, %d, m); out[m] = time.perf_counter() - t\n"
+            "for m in ('l1', 'l2'):\n t = time.perf_counter(); knn.search(x, %d, m); out[m] = time.perf_counter() - t\n"
             "import json; print(json.dumps(out))" % (args.threads, n_small, k))
     import tempfile
 
@@ -393,15 +390,15 @@ def bench_knn(args) -> list[str]:
         big = [ours("l2"), lambda: baseline_knn(x, k)]
         big_names = ["L2: ours, automatic choice", "L2: baseline, float32 addmm of 2048-row blocks against all + topk"]
         if args.knn_all:
-            big += [ours("l2", kern) for kern in neighbours.L2_EIGHT_BIT_KERNELS
-                    if kern != neighbours.l2_kernel()["kernel"] and not (kern == "int8-matmul" and plain_loop())]
-            big_names += [f"L2: ours, forced `{kern}`" for kern in neighbours.L2_EIGHT_BIT_KERNELS
-                          if kern != neighbours.l2_kernel()["kernel"] and not (kern == "int8-matmul" and plain_loop())]
+            big += [ours("l2", kern) for kern in knn.L2_EIGHT_BIT_KERNELS
+                    if kern != knn.l2_kernel()["kernel"] and not (kern == "int8-matmul" and plain_loop())]
+            big_names += [f"L2: ours, forced `{kern}`" for kern in knn.L2_EIGHT_BIT_KERNELS
+                          if kern != knn.l2_kernel()["kernel"] and not (kern == "int8-matmul" and plain_loop())]
         if args.knn_all:
             big += [ours("l1")]
             big_names += ["L1: ours, automatic choice"]
         times, results = best_of(1, *big)
-        ARGS_KNN_SECONDS[0], ARGS_KNN_SECONDS[1] = times[0], len(x)
+        args.knn_run = (times[0], len(x))  # for the gemm section: the whole run as a matrix-multiply rate
         rows = [[name, kernel_of(fn), t, f"{t / times[0]:.2f}" if "L2" in name else "-",
                  f"{agreement(results[0], idx, k):.4f}" if "L2" in name else "-"]
                 for name, fn, t, idx in zip(big_names, big, times, results)]
@@ -418,14 +415,11 @@ def bench_knn(args) -> list[str]:
 
 def plain_loop() -> bool:
     """Whether the calibration found torch._int_mm to be the plain loop here (int8 > 4x float32)."""
-    from course_lib import neighbours
+    from course_lib import knn
 
-    ms = neighbours.l2_kernel().get("calibration_ms", {})
+    ms = knn.l2_kernel().get("calibration_ms", {})
     first = ms.get("64") or {}
     return bool(first) and first["int8-matmul"] > 4 * first["float32-exact"]
-
-
-ARGS_KNN_SECONDS = [None, None]
 
 
 def drop_self(idx: np.ndarray) -> np.ndarray:
@@ -483,12 +477,6 @@ def n_params(model) -> str:
 
 # ---------------------------------------------------------------- matrix-multiply peak
 
-def neighbours_module():
-    from course_lib import neighbours
-
-    return neighbours
-
-
 def gflops(m, k, n, seconds, calls=1) -> float:
     return 2.0 * m * k * n * calls / seconds / 1e9
 
@@ -526,13 +514,15 @@ def bench_gemm(args) -> list[str]:
         shape_rate(f"06 pixel-token embedding: ({args.tf_batch} x 785) @ (785 x 1570)", args.tf_batch, 785, 1570,
                    lambda: h_pix @ w_pix.T),
     ]
-    seconds, n = ARGS_KNN_SECONDS
-    if seconds is not None:  # the kNN section ran: its whole run as a matrix-multiply rate
-        block = getattr(neighbours_module(), "DEFAULT_BLOCK", blk)
+    if args.knn_run is not None:  # the kNN section ran: its whole run as a matrix-multiply rate
+        from course_lib import knn
+
+        seconds, n = args.knn_run
+        block = knn.DEFAULT_BLOCK
         sides = [min(block, n - a) for a in range(0, n, block)]
         pairs = sum(sides[i] * sides[j] for i in range(len(sides)) for j in range(i, len(sides)))
         rate = 2.0 * pairs * 784 / seconds / 1e9  # the upper-triangle blocks' multiply-adds
-        rows.append([f"whole L2 `neighbours.knn` on {n:,} (its int8 matmul work / its total time)", f"{rate:.1f}",
+        rows.append([f"whole L2 `knn.search` on {n:,} (its int8 matmul work / its total time)", f"{rate:.1f}",
                      f"{rate / peak:.0%}"])
     notes = ["", "The int8 rows count int8 multiply-adds against the float32 peak: with AVX-512 VNNI one "
                  "instruction does four times as many of them, so above 100% is expected there."]
@@ -556,7 +546,7 @@ SECTIONS = {
 
 
 def machine_lines(args, load_before) -> list[str]:
-    from course_lib.runner import machine
+    from course_lib.tooling.execute import machine
 
     m = machine()
     versions = dict(m["versions"])
@@ -625,6 +615,7 @@ def main(argv=None) -> int:
     if args.knn_n is None:
         args.knn_n = 0 if args.quick else 60_000
     args.repeats = args.repeats or (1 if args.quick else 5)
+    args.knn_run = None  # (seconds, images) of the full-size kNN run, once the knn section has made one
     chosen = list(SECTIONS) if not args.only else [s.strip() for s in args.only.split(",")]
     unknown = [s for s in chosen if s not in SECTIONS]
     if unknown:

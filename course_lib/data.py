@@ -152,11 +152,10 @@ def load(name: str = "auto", split: str = "train", exact: bool = False) -> Digit
     return digits
 
 
-# What each process has already done: the outcome of ``auto`` and of each download
-# attempt, and which datasets it has announced.
-_AUTO: tuple | None = None
-_DOWNLOADED: dict = {}
-_ANNOUNCED: set = set()
+# What a process has already done is kept in three per-process caches (functools.cache),
+# never in module-level variables: the outcome of ``auto`` (_resolve_auto), of each download
+# attempt (_download_outcome) and which datasets it has announced (_announce_once). A
+# notebook is one process; tests start afresh with their cache_clear().
 
 
 def resolve_auto() -> str:
@@ -164,19 +163,18 @@ def resolve_auto() -> str:
     return _resolve_auto()[0]
 
 
+@functools.cache
 def _resolve_auto() -> tuple[str, str]:
-    """(name, why), decided once per process: the download is not tried again on every call."""
-    global _AUTO
-    if _AUTO is None:
-        try:
-            _idx_folder("mnist")
-            _AUTO = ("mnist", "dataset='auto' found full MNIST (the notebooks' text was written for "
-                              "dataset='mnist-sample', the 5,000-digit sample)")
-        except DataError as err:
-            _AUTO = ("mnist-sample", "dataset='auto': full MNIST is not in data/MNIST/raw and "
-                     + ("its download failed (" + str(err) + ")" if "sha256" in str(err) else
-                        "could not be downloaded (tried once this session)"))
-    return _AUTO
+    """(name, why), decided once per process (a per-process cache): the download is not
+    tried again on every call."""
+    try:
+        _idx_folder("mnist")
+    except DataError as err:
+        return ("mnist-sample", "dataset='auto': full MNIST is not in data/MNIST/raw and "
+                + ("its download failed (" + str(err) + ")" if "sha256" in str(err) else
+                   "could not be downloaded (tried once this session)"))
+    return ("mnist", "dataset='auto' found full MNIST (the notebooks' text was written for "
+                     "dataset='mnist-sample', the 5,000-digit sample)")
 
 
 _DESCRIPTIONS = {
@@ -189,19 +187,37 @@ _DESCRIPTIONS = {
 
 def _announce(digits: "Digits", asked: str, override: str | None, why: str | None, exact: bool) -> None:
     """One line per dataset and process: which data, from where, and how to choose."""
-    if digits.name in _ANNOUNCED:
-        return
-    _ANNOUNCED.add(digits.name)
     what = _DESCRIPTIONS[digits.name]
     if digits.name in ("mnist", "fashion-mnist"):
         what += f" from {Path(digits.source.removeprefix('IDX files in '))}"
     if exact:
-        print(f"Data: {what}.")
+        _announce_once(digits.name, _Unkeyed(f"Data: {what}."))
         return
     how = why or f"dataset={override or asked!r}"
     if override and override != asked:
         how = f"COURSE_DATA={override} is set, so it replaces dataset={asked!r}" + (f"; {why}" if why else "")
-    print(f"Data: {what}; {how}. Choose with the dataset parameter: {', '.join(NAMES)} (see data/README.md).")
+    _announce_once(digits.name, _Unkeyed(f"Data: {what}; {how}. Choose with the dataset parameter: "
+                                         f"{', '.join(NAMES)} (see data/README.md)."))
+
+
+@dataclass(frozen=True)
+class _Unkeyed:
+    """A value that functools.cache does not key on: every _Unkeyed equals every other."""
+
+    value: str
+
+    def __eq__(self, other) -> bool:
+        return isinstance(other, _Unkeyed)
+
+    def __hash__(self) -> int:
+        return 0
+
+
+@functools.cache
+def _announce_once(name: str, line: _Unkeyed) -> None:
+    """Print ``line`` on the first load of dataset ``name`` in this process, and nothing
+    on later ones (a per-process cache keyed on the name alone: the first load's line wins)."""
+    print(line.value)
 
 
 def _sha256(path: Path) -> str:
@@ -225,13 +241,9 @@ def _idx_folder(name: str) -> Path:
     """
     raw = _raw_folder(name)
     if not _gather(name, raw):
-        if name not in _DOWNLOADED:  # once per process
-            try:
-                _DOWNLOADED[name] = _download(name)
-            except DataError as err:
-                _DOWNLOADED[name] = str(err)
-        if isinstance(_DOWNLOADED[name], str):
-            raise DataError(_DOWNLOADED[name])
+        problem = _download_outcome(name)
+        if problem is not None:
+            raise DataError(problem)
         if not _gather(name, raw):
             raise DataError(f"{name}: the IDX files are missing from {raw} and could not be downloaded; "
                             f"copy the four *-ubyte.gz files there (see data/README.md)")
@@ -269,6 +281,18 @@ def _gather(name: str, raw: Path) -> bool:
             raise DataError(f"{name}: {gz} cannot be decompressed ({err}): delete it and fetch it again") from None
         tmp.replace(raw / fname)
     return True
+
+
+@functools.cache
+def _download_outcome(name: str) -> str | None:
+    """Download ``name``'s missing archives once per process (a per-process cache): None
+    when the attempt raised no error (offline included: the caller looks for the files
+    again), else the one-line error, given again to every later call without a second try."""
+    try:
+        _download(name)
+    except DataError as err:
+        return str(err)
+    return None
 
 
 def mirrors(name: str) -> list[str]:

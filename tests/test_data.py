@@ -12,14 +12,21 @@ FASHION = Path("/usr/share/datasets/fashion-mnist")
 needs_fashion = pytest.mark.skipif(not FASHION.exists(), reason="Debian's dataset-fashion-mnist is not installed")
 
 
+def forget_the_process():
+    """Clear data's per-process caches: ``auto`` undecided, no download tried, nothing announced."""
+    for cache in (data._resolve_auto, data._download_outcome, data._announce_once):
+        cache.cache_clear()
+
+
 @pytest.fixture(autouse=True)
 def no_override(monkeypatch):
     """These tests name their dataset; the suite-wide COURSE_DATA must not replace it. Each
-    starts as a new process would: no download tried, no dataset announced."""
+    starts as a new process would: no download tried, no dataset announced; and leaves
+    nothing it decided (with its fake folders) to the tests after it."""
     monkeypatch.delenv("COURSE_DATA", raising=False)
-    monkeypatch.setattr(data, "_AUTO", None)
-    monkeypatch.setattr(data, "_DOWNLOADED", {})
-    monkeypatch.setattr(data, "_ANNOUNCED", set())
+    forget_the_process()
+    yield
+    forget_the_process()
 
 
 @pytest.fixture
@@ -114,11 +121,11 @@ def test_one_notice_per_dataset_says_what_and_how_to_choose(monkeypatch, capsys)
                    "fashion-mnist, uci-digits (see data/README.md).\n")
     data.load("uci-digits", "test", exact=True)  # a notebook's fixed second dataset: what, not how to choose
     assert capsys.readouterr().out == "Data: scikit-learn's 1,797 UCI 8x8 digits (1,437 train / 360 test).\n"
-    monkeypatch.setattr(data, "_ANNOUNCED", set())
+    data._announce_once.cache_clear()
     monkeypatch.setenv("COURSE_DATA", "mnist-sample")
     data.load("auto", "test")
     assert "COURSE_DATA=mnist-sample is set, so it replaces dataset='auto'." in capsys.readouterr().out
-    monkeypatch.setattr(data, "_ANNOUNCED", set())
+    data._announce_once.cache_clear()
     data.load("mnist-sample", "test")  # the override agrees with the notebook: nothing to explain
     assert "); dataset='mnist-sample'. Choose" in capsys.readouterr().out
 

@@ -178,10 +178,11 @@ def test_training_fit_and_lr_find_on_an_accelerator(accelerator, tmp_path):
         return {"test_loss": F.cross_entropy(m(x), y).item()}
 
     history = training.fit(model, _classify, x, y, epochs=2, batch_size=16, optimizer=opt, evaluate=evaluate,
-                           progress=False, checkpoint=tmp_path / "ckpt.pt")
+                           progress=False, checkpoint=tmp_path / "ckpt.pt", generator=torch.Generator().manual_seed(0))
     assert len(history.rows) == 2
     found = training.lr_find(model, _classify, x, y, batch_size=16, steps=8, progress=False,
-                             make_optimizer=lambda p, lr: torch.optim.SGD(p, lr=lr))
+                             make_optimizer=lambda p, lr: torch.optim.SGD(p, lr=lr),
+                             generator=torch.Generator().manual_seed(0))
     assert found.suggestion > 0
     assert training.in_batches(model, x, 20, accelerator).shape == (64, 10)  # back on the CPU
 
@@ -194,7 +195,7 @@ def test_autoencoder_helpers_on_an_accelerator(accelerator):
     assert autoencoder.reconstruction_errors(model, x, batch_size=8).shape == (30,)
     opt = torch.optim.Adam(model.parameters())
     training.fit(model, lambda m, xb, _: F.mse_loss(m(xb), xb.reshape(len(xb), -1)), x, epochs=1, batch_size=10,
-                 optimizer=opt, progress=False)
+                 optimizer=opt, progress=False, generator=torch.Generator().manual_seed(0))
 
 
 @pytest.mark.parametrize("make", [lambda: transformers.PixelTokenAE(n_values=65, n_layers=2),
@@ -207,7 +208,7 @@ def test_transformers_on_an_accelerator(accelerator, make):
     assert transformers.encode(model, x, batch_size=5).shape == (12, 4)
     opt = torch.optim.Adam(model.parameters())
     training.fit(model, lambda m, xb, _: F.mse_loss(m(xb), xb), x, epochs=1, batch_size=6, optimizer=opt,
-                 progress=False)
+                 progress=False, generator=torch.Generator().manual_seed(0))
 
 
 def _stacked_autoencoders_known_bugs() -> list:

@@ -57,11 +57,13 @@ def fresh(tmp_path, monkeypatch):
     """An empty data/ folder, no Debian folder, and a new process's memory (nothing tried yet)."""
     monkeypatch.setattr(data, "DATA_DIR", tmp_path / "data")
     monkeypatch.setattr(data, "DEBIAN_FASHION_DIR", tmp_path / "no-debian")
-    monkeypatch.setattr(data, "_AUTO", None)
-    monkeypatch.setattr(data, "_DOWNLOADED", {})
-    monkeypatch.setattr(data, "_ANNOUNCED", set())
     monkeypatch.delenv("COURSE_DATA", raising=False)
-    return tmp_path / "data"
+    caches = (data._resolve_auto, data._download_outcome, data._announce_once)  # data's per-process caches
+    for cache in caches:
+        cache.cache_clear()
+    yield tmp_path / "data"
+    for cache in caches:  # what the test decided about its fake folders must not outlive it
+        cache.cache_clear()
 
 
 def _closed_port_url() -> str:
@@ -145,7 +147,7 @@ def test_mnist_checksums_refuse_a_wrong_file(fresh, mirror, monkeypatch, capsys)
     with pytest.raises(data.DataError) as err:
         data.load("mnist", "test")
     assert one_line(err).startswith(f"mnist: the download of {url}train-images-idx3-ubyte.gz fails its sha256 check")
-    monkeypatch.setattr(data, "_DOWNLOADED", {})
+    data._download_outcome.cache_clear()
     capsys.readouterr()
     assert data.load("auto", "test").name == "mnist-sample"
     out = capsys.readouterr().out.splitlines()
