@@ -6,7 +6,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: course test claims smoke notebooks kernel benchmarks oldest clean
+.PHONY: course test claims smoke sweep notebooks kernel benchmarks oldest clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -33,6 +33,12 @@ claims: $(STAMP)
 
 smoke: $(STAMP)
 	COURSE_DATA=mnist-sample $(PY) -m course_lib run --profile smoke --output runs/smoke
+
+# Seeds 0-3 of notebooks 01 and 02 on the smoke profile, on a Dask LocalCluster, into runs/sweep-smoke
+# (see README.md, "Seed sweeps"); e.g. make sweep SWEEP="--notebooks 03 --seeds 0-9 --profile default"
+SWEEP ?= --notebooks 01,02 --seeds 0-3 --profile smoke
+sweep: $(STAMP)
+	$(PY) -m course_lib sweep $(SWEEP)
 
 # Re-execute the committed notebooks (default profile, embedded sample) before committing them.
 notebooks: $(STAMP)

@@ -1,10 +1,11 @@
-"""``python -m course_lib run | claims | report | refresh | kernel``: the course's command line.
+"""``python -m course_lib run | sweep | claims | report | refresh | kernel``: the course's command line.
 
     python -m course_lib run --profile default            # the whole course into runs/default
     python -m course_lib run --profile smoke --only 01,02  # two notebooks, in seconds
     python -m course_lib run -p epochs=5 -p seed=1        # overrides for every notebook
     python -m course_lib claims runs/default              # one line per false claim; exit 1 if any
     python -m course_lib report runs/default              # rebuild index.html of a run
+    python -m course_lib sweep --notebooks 01,02 --seeds 0-3  # seeds (and a --grid) on Dask
 
 Input that cannot work stops with one line (``error: ...``) and exit status 1.
 """
@@ -13,7 +14,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from . import claims, profiles, refresh, report, runner
+from . import claims, profiles, refresh, report, runner, sweep
 from .errors import RunError
 from .execute import ensure_kernel
 
@@ -28,6 +29,20 @@ def parser() -> argparse.ArgumentParser:
                    help="a parameter for every chosen notebook (repeatable)")
     r.add_argument("--output", help="output folder (default runs/PROFILE)")
     r.add_argument("--quiet", action="store_true", help="only the summary lines")
+    s = sub.add_parser("sweep", help="run notebooks over seeds and a grid of parameters on Dask; merge the results")
+    s.add_argument("--notebooks", help="comma-separated notebook numbers or names (default: all)")
+    s.add_argument("--seeds", default="0-9", help="seeds: numbers and ranges, e.g. 0-3,7 (default 0-9)")
+    s.add_argument("--profile", default="default", help="smoke, default or full (params/NAME.yaml)")
+    s.add_argument("--grid", action="append", default=[], metavar="KEY=V1,V2",
+                   help="a parameter to sweep, its values YAML (repeatable: every combination runs)")
+    s.add_argument("-p", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                   help="a fixed parameter for every task (repeatable)")
+    s.add_argument("--output", help="output folder (default runs/sweep-PROFILE)")
+    s.add_argument("--scheduler", metavar="ADDRESS", help="a running Dask scheduler, e.g. tcp://10.0.0.5:8786 "
+                   "(default: a LocalCluster on this machine)")
+    s.add_argument("--workers", type=int, help="the LocalCluster's workers (default: cores / each notebook's threads)")
+    s.add_argument("--merge-only", metavar="OUTPUT", help="only merge the finished tasks of a sweep folder")
+    s.add_argument("--quiet", action="store_true", help="no progress bar, only the result lines")
     c = sub.add_parser("claims", help="list the false claims of a run folder; exit status 1 if any")
     c.add_argument("folder", help="a run folder, e.g. runs/default")
     rep = sub.add_parser("report", help="rebuild index.html of a run folder from its summary.json")
@@ -44,6 +59,15 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "run":
             overrides = dict(profiles.parse_override(o) for o in args.overrides)
             runner.run(args.profile, args.only, overrides, args.output, args.quiet)
+        elif args.command == "sweep":
+            if args.merge_only:
+                merged = sweep.merge(args.merge_only)
+                print(f"merged {len(merged['tasks'])} task(s) -> {args.merge_only}/sweep.html")
+            else:
+                overrides = dict(profiles.parse_override(o) for o in args.overrides)
+                merged = sweep.sweep(args.profile, args.notebooks, args.seeds, args.grid, overrides, args.output,
+                                     args.scheduler, args.workers, args.quiet)
+            return 0 if all(t["status"] == "ok" for t in merged["tasks"]) else 1
         elif args.command == "claims":
             lines, ok = claims.check(args.folder)
             print("\n".join(lines), flush=True)
