@@ -9,13 +9,12 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from ..records import false_claims
 from .errors import RunError
 
 
 def tally(record: dict) -> dict:
     """One metrics.json record's claims: ``held`` and ``not_checked`` (counts), ``false`` ({text: detail})."""
-    from ..records import false_claims
-
     false = false_claims(record)
     return {"held": len(record.get("claims") or {}) - len(false), "false": false,
             "not_checked": len(record.get("not_checked") or {})}
