@@ -65,8 +65,23 @@ def test_chunked_1nn_matches_scikit_learn(m):
     assert m["knn_sklearn_agreement"] >= 0.99
 
 
-def test_every_claim_is_listed_and_holds(smoke_metrics):
+def test_every_claim_is_recorded(smoke_metrics):
+    # the smoke profile's claims are recorded, not asserted: a finding that does not hold at
+    # smoke scale on some CPU is a ✗ in the notebook, not a failed test
     smoke_metrics(NAME)  # runs the smoke profile if needed
-    claims = json.loads((SMOKE / NAME / "metrics.json").read_text())["claims"]
+    record = json.loads((SMOKE / NAME / "metrics.json").read_text())
+    claims = record["claims"]
     assert len(claims) >= 5, claims
-    assert all(claims.values()), [text for text, held in claims.items() if not held]
+    assert all(isinstance(held, bool) for held in claims.values()), claims
+    assert set(record["claim_details"]) == set(claims)
+    assert not record["not_checked"], record["not_checked"]  # the sample is MNIST digits: every claim applies
+
+
+def test_a_claim_can_fail(counterfactual):
+    # one training image per class: its "median" is that image, the same template as its mean,
+    # and 1-NN is nearest-template under L2; both findings come out false, and the notebook runs on
+    record = counterfactual(NAME, n_train=10)
+    assert record["metrics"]["n_train"] == 10  # it ran to the record cell: no health check stopped it
+    claims = record["claims"]
+    assert claims["on MNIST digits, L1 to the class medians beats L1 to the class means"] is False
+    assert claims["on MNIST digits, 1-NN beats every nearest-template rule"] is False

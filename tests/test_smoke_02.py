@@ -63,12 +63,30 @@ def test_hand_loop_matches_fit(m):
     assert m["hand_loop_matches_fit"] is True
 
 
-def test_every_claim_is_listed_and_holds(smoke_metrics):
+def test_every_claim_is_recorded(smoke_metrics):
+    # the smoke profile's claims are recorded, not asserted: at 320 steps "the MLP beats both
+    # nearest-mean rules" came out 78.0% against 78.2% on an AMD EPYC, a ✗ in the notebook, not a failure here
     smoke_metrics(NAME)
-    claims = json.loads((SMOKE / NAME / "metrics.json").read_text())["claims"]
-    assert len(claims) >= 3, claims
-    assert all(claims.values()), [text for text, held in claims.items() if not held]
-    # 320 steps, fewer than the seed's 9,380: the claim against 1-NN must not be listed as checked
+    record = json.loads((SMOKE / NAME / "metrics.json").read_text())
+    claims, not_checked = record["claims"], record["not_checked"]
+    assert len(claims) >= 2, claims
+    assert all(isinstance(held, bool) for held in claims.values()), claims
+    assert any("nearest-mean" in text for text in claims), claims
+    # the hand loop against training.fit is a unit test (test_hand_loop_matches_fit), not a claim
+    assert not any("training.fit" in text for text in claims)
+    # 320 steps, fewer than the seed's 9,380: the claim against 1-NN is not checked, and not listed as checked
     assert not any("1-NN" in text for text in claims)
-    # 1 CNN epoch, not 3 or more: the claim against the MLP must not be listed either
+    assert any("1-NN" in text for text in not_checked), not_checked
+    # 1 CNN epoch, not 3 or more: the claim against the MLP is not checked either
     assert not any("CNN" in text for text in claims)
+    assert any("CNN" in text for text in not_checked), not_checked
+
+
+def test_a_claim_can_fail(counterfactual):
+    # two epochs (64 SGD steps; `-p epochs=2` of issue 22): the MLP is still learning and falls
+    # behind nearest mean under L2 (60% against 78% here); the notebook runs to the end (an
+    # under-trained model is not a degenerate one) and records the finding as false
+    record = counterfactual(NAME, epochs=2)
+    assert record["metrics"]["epochs"] == 2  # it ran to the record cell: no health check stopped it
+    text = "the MLP beats both nearest-mean rules of notebook 01 on the same test images"
+    assert record["claims"][text] is False, record["claim_details"][text]
