@@ -81,7 +81,7 @@ class Run:
         """Where an artifact called ``name`` goes: ``output_dir/name``."""
         return self.output_dir / name
 
-    def claim(self, text: str, held, detail: str = "", margin: float | None = None) -> bool | None:
+    def claim(self, text: str, held, detail: str = "", margin: float | None = None) -> None:
         """Show one finding as ✓ or ✗ with the numbers behind it, and record it.
 
         ``held=None`` means it was not checked in this run (``detail`` says why): shown as
@@ -89,18 +89,18 @@ class Run:
         ``python -m course_lib claims RUN`` reports it, and CI fails on it for the default profile.
         ``margin``, where a claim compares two numbers, is how far it held by (negative: how far
         it failed by), in the units of ``detail``; a seed sweep reports the smallest one.
+        Returns nothing, so a claim that ends a cell adds no ``Out[]`` line (``run.claims`` has them all).
         """
         if held is None:
             self.not_checked[text] = detail
             print(f"- not checked: {text}" + (f" ({detail})" if detail else ""))
-            return None
+            return
         held = bool(held)
         self.claims[text] = held
         self.details[text] = detail
         if margin is not None:
             self.margins[text] = float(margin)
         print(f"{'✓' if held else '✗'} {text}" + (f"  [{detail}]" if detail else ""))
-        return held
 
     def healthy(self, condition, message: str) -> None:
         """Stop the notebook with ``message`` (one line: what happened, which parameter to change) unless ``condition``."""
