@@ -7,6 +7,10 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 
 NAME = "03_autoencoder"
+PCA_2_CLAIM = "the 2-D autoencoder reconstructs the test images better than PCA-2"
+# claims that need more than the smoke profile gives: the seed's 3,600 steps, 300 steps a fix run, DIM 100 in the sweep
+NOT_AT_SMOKE_SCALE = ("the seed's DIM-100 table is reproduced", "a linear code escapes the DIM-3 plateau",
+                      "at DIM 100 the 100-unit hidden layer limits the autoencoder")
 
 
 @pytest.fixture(scope="module")
@@ -45,9 +49,20 @@ def test_seed_dim3_collapses_and_dim100_does_not(m):
     assert m["seed_dim100_mse"] < m["mean_image_mse"]
 
 
-def test_every_claim_holds(record):
-    assert record["claims"], "the notebook records its claims"
-    assert all(record["claims"].values()), [k for k, v in record["claims"].items() if not v]
+def test_claims_are_recorded_as_booleans(record):
+    claims = record["claims"]
+    assert claims, "the notebook records its claims"
+    assert all(isinstance(held, bool) for held in claims.values()), claims
+    assert set(claims) <= set(record["claim_details"]), "each claim keeps the numbers behind it"
+    assert len(claims) + len(record["not_checked"]) == 7, "seven claims, each checked or said why not"
+    assert PCA_2_CLAIM in claims
+
+
+def test_claims_beyond_the_smoke_scale_are_not_checked_not_true(record):
+    for start in NOT_AT_SMOKE_SCALE:
+        assert any(start in text for text in record["not_checked"]), start
+        assert not any(start in text for text in record["claims"]), start
+    assert all(why for why in record["not_checked"].values()), "each unchecked claim says why"
 
 
 def test_2d_autoencoder_beats_pca_2_on_the_same_data(m):
@@ -78,3 +93,12 @@ def test_more_code_dimensions_reconstruct_better(m):
 def test_checkpoint_for_notebook_04_is_there(m):
     assert Path(m["checkpoint_2d"]).name == "ae_2d.pt"
     assert Path(m["checkpoint_2d"]).exists()
+
+
+def test_an_undertrained_2d_autoencoder_loses_to_pca_2(counterfactual):
+    # Two epochs of the fixed recipe instead of the smoke's ten: the 2-D model gets below 90% of the mean image's
+    # error (its health check passes) but not below PCA-2's. The notebook runs to the end (papermill raises if a
+    # cell fails) and records the finding as false. The extra starts and the width comparison are skipped for time.
+    record = counterfactual(NAME, epochs=2, dim50_starts=0, wide_hidden=0)
+    assert record["claims"][PCA_2_CLAIM] is False, record["claim_details"][PCA_2_CLAIM]
+    assert record["metrics"]["mse_2d"] > record["metrics"]["pca_mse_by_dim"]["2"]
