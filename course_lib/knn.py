@@ -290,6 +290,26 @@ def _best_seconds(fns: list, repeats: int) -> list:
     return best
 
 
+@functools.cache  # a per-process cache: the answer depends only on this CPU and torch build
+def _int8_matmul_is_exact() -> bool:
+    """True if torch._int_mm sums products of extreme int8 values exactly on this CPU.
+
+    Some int8 kernels add pairs of products in 16-bit registers before widening them, and
+    saturate: 127 * 127 + 127 * 127 does not fit. (Seen with oneDNN held to AVX2 on a CPU
+    that reports VNNI, so torch hands it the matrix multiply anyway.) Rows of +-127 and
+    -128 against each other and random rows, compared with an int64 product."""
+    gen = torch.Generator().manual_seed(1)
+    rows = torch.stack([torch.full((784,), 127), torch.full((784,), -128),
+                        torch.tensor([127, -128] * 392), torch.tensor([-128, 127] * 392)])
+    a = torch.cat([rows, torch.randint(-128, 128, (12, 784), generator=gen)]).to(torch.int8)
+    b = a.T.contiguous()
+    try:
+        got = torch._int_mm(a, b)
+    except RuntimeError:
+        return False
+    return torch.equal(got.long(), a.long() @ b.long())
+
+
 @functools.cache
 def _calibrate_l2() -> dict:
     """Time torch._int_mm against a float32 matrix multiply on kNN-shaped blocks of 784 pixels.
@@ -297,7 +317,8 @@ def _calibrate_l2() -> dict:
     First a 64-row block, best of 3, cheap even where _int_mm is a plain loop (a few ms a
     call there): if int8 is more than 4x slower, that is the plain loop and float32 wins.
     Otherwise a 384-row block decides, best of 5 each, the two alternating. A few
-    milliseconds in all. Load from other processes only ever adds time, so the best of
+    milliseconds in all. Before any timing, ``_int8_matmul_is_exact`` must hold: a fast
+    kernel that rounds or saturates is never chosen. Load from other processes only ever adds time, so the best of
     several calls is close to the true time; a single call could be preempted.
 
     A per-process cache (functools.cache): calibrated once, on first use; ``l2_kernel(refresh=True)``
@@ -307,6 +328,10 @@ def _calibrate_l2() -> dict:
     if not _fp32_matmul_is_ieee():
         verdict.update(kernel="float64", reason="float32 matrix multiplies are set to reduced precision "
                                                  "(torch.set_float32_matmul_precision): float32 would not be exact")
+        return verdict
+    if not _int8_matmul_is_exact():
+        verdict.update(kernel="float32-exact", reason="torch._int_mm gave a wrong sum on extreme pixel values "
+                                                       "on this CPU (a saturating int8 path): float32 is exact")
         return verdict
     timings, threads = {}, torch.get_num_threads()
     torch.set_num_threads(1)  # one thread: on a busy machine a multi-threaded call waits for its slowest thread
@@ -334,6 +359,7 @@ def l2_kernel(refresh: bool = False) -> dict:
     "cpu_capability", ...}. Calibrated on first use (on one thread: the race is per core),
     then cached for the process; ``refresh=True`` calibrates again."""
     if refresh:
+        _int8_matmul_is_exact.cache_clear()
         _calibrate_l2.cache_clear()
     return dict(_calibrate_l2())
 

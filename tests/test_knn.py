@@ -1,4 +1,5 @@
 """course_lib.knn: exact kNN against scikit-learn, every kernel forced, the calibration, the path it reports."""
+import functools
 import warnings
 
 import numpy as np
@@ -100,6 +101,8 @@ def _assert_same_as_sklearn(dist, ind, ref_d, ref_i, k):
     *[("l1", "manhattan", kern) for kern in knn.L1_EIGHT_BIT_KERNELS]])
 def test_each_kernel_matches_sklearn(pixels, monkeypatch, metric, sk_metric, kernel, search):
     # every kernel forced in turn, on both searches (strips + topk, symmetric blocks + heaps)
+    if kernel == "int8-matmul" and not knn._int8_matmul_is_exact():
+        pytest.skip("torch._int_mm saturates on this CPU: the calibration never chooses it (tested below)")
     monkeypatch.setattr(knn, "STRIPS_MAX_N", 10**9 if search == "strips" else 0)
     x, k = pixels[:700], 15
     dist, ind, path = knn.search(x, k, metric, chunk_size=300, kernel=kernel)
@@ -122,6 +125,7 @@ def test_all_eight_bit_kernels_give_identical_distances(pixels):
     # exact integer distances: every kernel returns the very same sorted distances
     x = pixels[:600]
     for metric, kernels in (("l2", knn.L2_EIGHT_BIT_KERNELS), ("l1", knn.L1_EIGHT_BIT_KERNELS)):
+        kernels = [kern for kern in kernels if kern != "int8-matmul" or knn._int8_matmul_is_exact()]
         dists = [knn.search(x, 20, metric, kernel=kern).distances for kern in kernels]
         assert all(torch.equal(d, dists[0]) for d in dists[1:]), metric
 
@@ -164,6 +168,32 @@ def test_calibration_avoids_the_plain_int8_loop():
         assert verdict["calibration_ms"]["64"]["int8-matmul"] > 4 * verdict["calibration_ms"]["64"]["float32-exact"]
     finally:
         knn.l2_kernel(refresh=True)
+
+
+def test_calibration_never_chooses_an_int8_kernel_that_saturates(monkeypatch):
+    # as with oneDNN held to AVX2 on a CPU that reports VNNI: _int_mm adds pairs of products in
+    # 16 bits and saturates, so its distances are wrong however fast it is
+    monkeypatch.setattr(knn, "_int8_matmul_is_exact", functools.cache(lambda: False))
+    try:
+        verdict = knn.l2_kernel(refresh=True)
+        assert verdict["kernel"] == "float32-exact" and "wrong sum" in verdict["reason"], verdict
+    finally:
+        monkeypatch.undo()
+        knn.l2_kernel(refresh=True)
+
+
+def test_the_int8_exactness_probe_catches_a_saturating_sum(monkeypatch):
+    def saturating(a, b):  # products summed in pairs, each pair clamped to int16 (vpmaddubsw's way)
+        pairs = (a.long().reshape(len(a), -1, 2).unsqueeze(1) * b.T.long().reshape(b.shape[1], -1, 2)).sum(-1)
+        return pairs.clamp(-2**15, 2**15 - 1).sum(-1).int()
+
+    knn._int8_matmul_is_exact.cache_clear()
+    monkeypatch.setattr(torch, "_int_mm", saturating)
+    try:
+        assert knn._int8_matmul_is_exact() is False
+    finally:
+        monkeypatch.undo()
+        knn._int8_matmul_is_exact.cache_clear()
 
 
 def test_reduced_precision_float32_falls_back_to_float64(pixels):
