@@ -10,7 +10,10 @@ the reconstruction of the whole flat row.
   attention compares every pixel with every other: n^2 pairs per head and layer.
 - :class:`PatchTokenAE`: the image is cut into ``patch x patch`` squares (7x7 for
   MNIST: 16 tokens) plus one token for the label, each embedded to a wider
-  ``d_model``. Far fewer tokens: (16 + 1)^2 = 289 pairs instead of 785^2.
+  ``d_model``. Far fewer tokens: (16 + 1)^2 = 289 pairs instead of 785^2. Its code
+  logits are batch-normalised before the sigmoid: without that, on some seeds Adam
+  pushed all of them together into the sigmoid's flat tails within the first epoch,
+  and every item got the same code (found by a 10-seed sweep; see notebook 06).
 
 The decoder is the seed's small MLP in both (code -> 30 -> 400 -> n values).
 """
@@ -105,7 +108,12 @@ class PatchTokenAE(nn.Module):
         self.label_embed = nn.Linear(1, d_model)
         self.positions = SinusoidalPositions(d_model, self.n_patches + 1)
         self.encoder = _encoder_stack(d_model, n_heads, n_layers, d_ff)
-        self.to_code = nn.Linear((self.n_patches + 1) * d_model, code_dim)
+        # The flattened tokens share a large part across items (empty paper, positions) and
+        # differ only a little, so at the start every item's code logits are nearly equal.
+        # Adam then moves the 17*d_model weights of each logit together, and within an epoch
+        # some seeds had every logit near +-8: saturated, with no gradient to come back.
+        # Standardising each logit over the batch keeps them spread and out of the tails.
+        self.to_code = nn.Sequential(nn.Linear((self.n_patches + 1) * d_model, code_dim), nn.BatchNorm1d(code_dim))
         self.decoder = _decoder(code_dim, self.n_values)
 
     @property

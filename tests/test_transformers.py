@@ -32,6 +32,18 @@ def test_patch_token_ae_shapes_and_token_count():
     assert small.encode(torch.rand(2, 65)).shape == (2, 4) and small.n_tokens == 5
 
 
+def test_patch_code_logits_cannot_drift_together_into_saturation():
+    # Notebook 06's collapse: on some seeds Adam moved every code logit to about +-8 for
+    # every item, and the codes stopped varying. With the logits batch-normalised, even a
+    # code layer whose bias is pushed far out gives a batch of codes that still spread.
+    torch.manual_seed(0)
+    model = PatchTokenAE(side=8, patch=4, d_model=8, n_heads=2).train()
+    with torch.no_grad():
+        model.to_code[0].bias.fill_(8.0)
+    codes = model.encode(torch.rand(32, 65))
+    assert codes.std(0).min() > 0.1 and ((codes - 0.5).abs() < 0.49).float().mean() > 0.9
+
+
 def test_patches_are_the_image_squares_in_reading_order():
     model = PatchTokenAE(side=28, patch=7)
     image = torch.arange(784.0).reshape(28, 28)
