@@ -34,6 +34,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+import threadpoolctl
 import torch
 
 from . import params as _params
@@ -143,6 +144,9 @@ def configure(seed: int = 0, threads: int = 2, device: str = "auto") -> torch.de
     determinism = deterministic(dev)
     flushing = torch.set_flush_denormal(True)  # before set_num_threads: new worker threads copy it
     torch.set_num_threads(threads)
+    # numpy's and scikit-learn's BLAS and OpenMP pools too: else they follow the environment
+    # (a Dask worker sets OMP_NUM_THREADS=1), and a sweep's task would not be the plain run
+    threadpoolctl.threadpool_limits(threads)
     flush = ("subnormals flushed to zero" if flushing and flushes_subnormals() else
              "subnormals kept (this CPU cannot flush them)" if not flushing else
              "subnormals flushed on the main thread only: restart the kernel to flush them everywhere")
