@@ -63,3 +63,15 @@ def false_claims(record: dict) -> dict:
     """{text: detail} of the claims a metrics.json records as not held."""
     details = record.get("claim_details") or {}
     return {text: details.get(text, "") for text, held in (record.get("claims") or {}).items() if not held}
+
+
+def numbers(metrics: dict, prefix: str = "") -> dict[str, float]:
+    """Every finite number in ``metrics`` (a metrics.json's ``metrics``), nested keys joined by
+    dots: ``{"knn_seconds": {"l1": 0.6}}`` -> ``{"knn_seconds.l1": 0.6}``. Lists and text are left out."""
+    found = {}
+    for key, value in _plain(metrics).items():
+        if isinstance(value, dict):
+            found.update(numbers(value, f"{prefix}{key}."))
+        elif isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value):
+            found[f"{prefix}{key}"] = value
+    return found

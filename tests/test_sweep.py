@@ -13,6 +13,7 @@ import os
 import pytest
 import yaml
 
+from course_lib import records
 from course_lib.tooling import cli, sweep
 from course_lib.tooling.errors import RunError
 from test_runner import make_notebook
@@ -122,6 +123,8 @@ def test_the_merged_tables(two_sweeps):
     assert "http" not in page.replace("http-equiv", "")  # offline: nothing from the network
     everything = json.loads((out / "sweep.json").read_text())
     assert everything["info"]["seeds"] == [0, 1] and len(everything["tasks"]) == 2
+    values = [r for r in csv.DictReader(open(out / "sweep-values.csv")) if r["metric"] == "accuracy"]
+    assert [(r["seed"], r["value"]) for r in values] == [("0", "0.5"), ("1", "0.6")]
 
 
 def entry(seed, grid, accuracy=None, margin=None, status="ok"):
@@ -152,6 +155,13 @@ def test_merge_counts_claims_and_summarises_metrics_per_grid_point():
     assert seconds[0.1]["mean"] == pytest.approx(3.0)
     runs = {r["grid"]["lr"]: r for r in merged["notebooks"]}
     assert (runs[1.0]["tasks"], runs[1.0]["ok"], runs[1.0]["error"], runs[1.0]["peak_mb"]) == (2, 1, 1, 101)
+
+
+def test_the_values_table_has_every_number_of_each_finished_task():
+    assert records.numbers({"a": 1, "b": {"c": 2.5, "d": [1, 2]}, "e": "text", "f": True, "g": float("nan")}) == \
+        {"a": 1, "b.c": 2.5}
+    rows = sweep.values_table([entry(1, {}, 0.7, 0.1), entry(0, {}, 0.5, 0.2), entry(2, {}, status="error")])
+    assert [(r["seed"], r["metric"], r["value"]) for r in rows] == [(0, "accuracy", 0.5), (1, "accuracy", 0.7)]
 
 
 def test_grid_seeds_and_task_folders():

@@ -27,6 +27,7 @@ import datetime
 import hashlib
 import itertools
 import json
+import math
 import logging
 import os
 import re
@@ -38,6 +39,7 @@ from pathlib import Path
 
 import yaml
 
+from .. import records
 from . import profiles, summary
 from .checkout import NO_COURSE, NOTEBOOK_DIR, PARAMS_DIR, notebooks
 from .errors import RunError
@@ -46,7 +48,8 @@ from .runner import _refuse_a_file, output_folder
 
 CONNECT_TIMEOUT_S = 10
 ENV_PASSED = ("COURSE_DATA",)  # set here, it reaches every task, on any worker
-RESULTS = {"tasks": "sweep.csv", "claims": "sweep-claims.csv", "metrics": "sweep-metrics.csv"}
+RESULTS = {"tasks": "sweep.csv", "claims": "sweep-claims.csv", "metrics": "sweep-metrics.csv",
+           "values": "sweep-values.csv"}
 
 
 def first_line(err: BaseException) -> str:
@@ -447,6 +450,21 @@ def count_claims(finished: list[dict]) -> dict[str, dict]:
     return found
 
 
+def values_table(entries: list[dict]) -> list[dict]:
+    """One row per finished task and number of its metrics.json: notebook, seed, dataset, metric, value
+    (with its grid point): what a notebook's summary reads to set this run beside the seeds."""
+    rows = []
+    for e in sorted(entries, key=lambda e: (e["notebook"], json.dumps(e.get("grid") or {}, sort_keys=True), e["seed"])):
+        record = e.get("record") or {}
+        if e.get("status") != "ok" or not record:
+            continue
+        data = record.get("data") or [{}]
+        rows += [{"notebook": e["notebook"], "seed": e["seed"], "grid": e.get("grid") or {}, "profile": e.get("profile"),
+                  "dataset": data[0].get("dataset"), "metric": k, "value": v}
+                 for k, v in records.numbers(record.get("metrics") or {}).items()]
+    return rows
+
+
 def merge_tasks(entries: list[dict]) -> dict:
     """The merged tables of a sweep's tasks (each a task.json with its metrics.json as ``record``):
     ``tasks`` (one row each, as :func:`.summary.row` makes it), ``claims`` (per notebook, grid point
@@ -487,7 +505,7 @@ def merge_tasks(entries: list[dict]) -> dict:
                      "peak_mb": max((r["peak_mb"] for r in rows if _number(r["peak_mb"])), default=None)})
     return {"grid_keys": list(dict.fromkeys(k for r in tasks for k in r["grid"])),
             "headline_keys": list(dict.fromkeys(k for r in tasks for k in r["headlines"])),
-            "tasks": tasks, "claims": claims, "metrics": metrics, "notebooks": runs}
+            "tasks": tasks, "claims": claims, "metrics": metrics, "notebooks": runs, "values": values_table(entries)}
 
 
 def _cell(value):
@@ -542,7 +560,9 @@ def merge(out: str | Path, folders: list[Path] | None = None, info: dict | None 
               ["notebook", "claim", "seeds", "checked", "held", "not_checked", "min_margin", "min_margin_seed",
                "false_seeds"], keys)
     write_csv(out / RESULTS["metrics"], merged["metrics"], ["notebook", "metric", "n", "mean", "sd", "min", "max"], keys)
-    (out / "sweep.json").write_text(json.dumps({"info": info, **merged}, indent=2, default=str) + "\n")
+    write_csv(out / RESULTS["values"], merged["values"], ["notebook", "seed", "profile", "dataset", "metric", "value"], keys)
+    (out / "sweep.json").write_text(json.dumps({"info": info, **{k: v for k, v in merged.items() if k != "values"}},
+                                               indent=2, default=str) + "\n")
     page = template("sweep.html.j2").render(
         info=info, grid_keys=keys, merged=merged, tables=[*RESULTS.values(), "sweep.json"],
         index="index.html" if (out / "index.html").exists() else None)
