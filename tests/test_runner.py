@@ -8,6 +8,7 @@ import contextlib
 import csv
 import io
 import json
+import re
 import subprocess
 import sys
 import time
@@ -18,7 +19,7 @@ import pytest
 import yaml
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
-from course_lib.tooling import checkout, profiles, refresh, runner
+from course_lib.tooling import checkout, cli, profiles, refresh, runner, speed
 from course_lib.tooling.errors import RunError
 
 PARAMETERS = """\
@@ -305,15 +306,93 @@ def test_erroring_notebook_stops_the_run(tmp_path):
 
 
 def test_over_budget_notebook_is_stopped(tmp_path):
+    """A profile that names no reference machine keeps its budgets as written (factor 1)."""
     dirs = make_course(tmp_path, names=("01_slow",),
                        profile={"notebooks": {"01_slow": {"budget_s": 4, "parameters": {"sleep_s": 300}}}})
     out = tmp_path / "out"
     t0 = time.perf_counter()
-    with pytest.raises(RunError, match="01_slow stopped after .*over its 4s budget"):
+    with pytest.raises(RunError, match=r"^01_slow stopped after \d+s, over its 4s budget \(4s in params/tiny.yaml "
+                                       r"x 1.00 for this machine\); if it should take longer, rerun with --no-budget$"):
         runner.run("tiny", output=str(out), quiet=True, **dirs)
     assert time.perf_counter() - t0 < 60  # stopped at the budget, not after the 300 s sleep
     row = json.loads((out / "summary.json").read_text())[0]
     assert row["status"] == "over budget" and row["over_budget"]
+    assert row["budget_s"] == 4 and row["budget_factor"] == 1.0
+
+
+REFERENCE = {"machine": "the tests' imaginary machine", "sgemm_s": 0.1, "train_s": 0.2}
+
+
+def test_budgets_scale_on_a_slow_machine_and_still_stop_a_runaway(tmp_path, monkeypatch):
+    """Faked probes 4x slower than the reference: factor 4 x 1.25 = 5, so a 3 s budget is 15 s. The
+    first notebook takes longer than 3 s and passes; the second sleeps "forever" and is stopped at 15 s."""
+    monkeypatch.setattr(speed, "measure", lambda threads=speed.THREADS: {
+        "sgemm_s": 0.2, "train_s": 0.8, "capability": "AVX2", "threads": 2})  # sgemm 2x, training 4x slower
+    dirs = make_course(tmp_path, names=("01_slower", "02_runaway"), profile={
+        "reference": REFERENCE,
+        "notebooks": {"01_slower": {"budget_s": 3, "parameters": {"sleep_s": 4}},
+                      "02_runaway": {"budget_s": 3, "parameters": {"sleep_s": 300}}}})
+    out = tmp_path / "out"
+    printed = io.StringIO()
+    t0 = time.perf_counter()
+    with contextlib.redirect_stdout(printed), pytest.raises(RunError) as stop:
+        runner.run("tiny", output=str(out), quiet=True, **dirs)
+    assert time.perf_counter() - t0 < 90  # the runaway was stopped, not waited for
+    assert printed.getvalue().splitlines()[0] == (
+        "budgets x5.00: this machine takes 4.00x the time of the reference, the tests' imaginary machine "
+        "(sgemm 2.00x, train 4.00x; AVX2, 2 threads here); never below 1, x1.25 for safety")
+    assert re.fullmatch(r"02_runaway stopped after (\d+)s, over its 15s budget \(3s in params/tiny.yaml x 5.00 "
+                        r"for this machine\); if it should take longer, rerun with --no-budget", str(stop.value))
+    rows = json.loads((out / "summary.json").read_text())
+    assert [r["status"] for r in rows] == ["ok", "over budget"]
+    assert rows[0]["seconds"] > 3  # over the profile's 3 s: only the scaled budget let it finish
+    assert 15 <= rows[1]["seconds"] < 15 + 10  # stopped within a poll or two of its scaled budget
+    assert [(r["budget_s"], r["budget_factor"]) for r in rows] == [(15, 5.0), (15, 5.0)]
+    table = list(csv.DictReader(open(out / "summary.csv")))
+    assert [(float(r["budget_s"]), float(r["budget_factor"])) for r in table] == [(15, 5.0), (15, 5.0)]
+    budgets = json.loads((out / "run.json").read_text())["budgets"]
+    assert budgets["factor"] == 5.0 and budgets["slowdown"] == 4.0 and budgets["reference"] == REFERENCE
+
+
+def test_no_budget_lets_a_notebook_run_past_its_budget(tmp_path, monkeypatch):
+    def never(threads=speed.THREADS):
+        raise AssertionError("--no-budget must not time the machine")
+
+    monkeypatch.setattr(speed, "measure", never)
+    dirs = make_course(tmp_path, names=("01_slow",), profile={
+        "reference": REFERENCE, "notebooks": {"01_slow": {"budget_s": 1, "parameters": {"sleep_s": 3}}}})
+    printed = io.StringIO()
+    with contextlib.redirect_stdout(printed):
+        rows = runner.run("tiny", output=str(tmp_path / "out"), quiet=True, budgets=False, **dirs)
+    assert printed.getvalue().splitlines()[0] == "budgets: off (--no-budget)"
+    assert rows[0]["status"] == "ok" and rows[0]["seconds"] > 3
+    assert rows[0]["budget_s"] is None and rows[0]["budget_factor"] is None
+    assert cli.parser().parse_args(["run", "--no-budget"]).no_budget
+
+
+def test_smoke_notebook_under_a_tiny_budget_stops_with_one_line(tmp_path):
+    """The real notebook 01 on the smoke profile, its budget_s 0.1 s: the command line times this
+    machine, prints the factor, and stops the notebook at its scaled budget with one line on stderr."""
+    profile = yaml.safe_load((Path(checkout.PARAMS_DIR) / "smoke.yaml").read_text())
+    profile["notebooks"]["01_pixel_similarity"]["budget_s"] = 0.1
+    (tmp_path / "params").mkdir()
+    (tmp_path / "params" / "smoke.yaml").write_text(yaml.safe_dump(profile))
+    (tmp_path / "notebooks").symlink_to(Path(checkout.NOTEBOOK_DIR).resolve(), target_is_directory=True)
+    proc = subprocess.run([sys.executable, "-m", "course_lib", "run", "--profile", "smoke", "--only", "01",
+                           "--output", str(tmp_path / "out")], capture_output=True, text=True, cwd=tmp_path,
+                          env={**__import__("os").environ, "COURSE_ROOT": str(tmp_path)}, timeout=300)
+    assert proc.returncode == 1, proc.stderr
+    assert proc.stderr.strip().splitlines() == [proc.stderr.strip()], proc.stderr
+    stop = re.fullmatch(r"error: 01_pixel_similarity stopped after (\d+)s, over its ([\d.]+)s budget "
+                        r"\(0.1s in params/smoke.yaml x ([\d.]+) for this machine\); "
+                        r"if it should take longer, rerun with --no-budget", proc.stderr.strip())
+    assert stop, proc.stderr
+    seconds, budget, factor = int(stop[1]), float(stop[2]), float(stop[3])
+    assert factor >= speed.SAFETY and budget == round(0.1 * factor, 1)
+    assert seconds < budget + 10  # stopped near its budget, long before the notebook could finish
+    assert proc.stdout.splitlines()[0].startswith(f"budgets x{factor:.2f}: this machine takes "), proc.stdout
+    row = json.loads((tmp_path / "out" / "summary.json").read_text())[0]
+    assert row["status"] == "over budget" and row["budget_factor"] == factor
 
 
 def test_command_line_fails_with_one_line(tmp_path):

@@ -1,11 +1,13 @@
-"""``python -m course_lib run | sweep | claims | report | refresh | kernel``: the course's command line.
+"""``python -m course_lib run | sweep | claims | report | refresh | kernel | speed``: the course's command line.
 
     python -m course_lib run --profile default            # the whole course into runs/default
     python -m course_lib run --profile smoke --only 01,02  # two notebooks, in seconds
     python -m course_lib run -p epochs=5 -p seed=1        # overrides for every notebook
+    python -m course_lib run --profile full --no-budget   # no time budgets: as long as each notebook takes
     python -m course_lib claims runs/default              # one line per false claim; exit 1 if any
     python -m course_lib report runs/default              # rebuild index.html of a run
     python -m course_lib sweep --notebooks 01,02 --seeds 0-3  # seeds (and a --grid) on Dask
+    python -m course_lib speed                            # this machine against the budgets' reference
 
 Input that cannot work stops with one line (``error: ...``) and exit status 1.
 """
@@ -14,7 +16,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from . import claims, profiles, refresh, report, runner, sweep
+from . import claims, profiles, refresh, report, runner, speed, sweep
 from .errors import RunError
 from .execute import ensure_kernel
 
@@ -29,6 +31,7 @@ def parser() -> argparse.ArgumentParser:
                    help="a parameter for every chosen notebook (repeatable)")
     r.add_argument("--output", help="output folder (default runs/PROFILE)")
     r.add_argument("--quiet", action="store_true", help="only the summary lines")
+    r.add_argument("--no-budget", action="store_true", help="no time budgets: let every notebook run as long as it takes")
     s = sub.add_parser("sweep", help="run notebooks over seeds and a grid of parameters on Dask; merge the results")
     s.add_argument("--notebooks", help="comma-separated notebook numbers or names (default: all)")
     s.add_argument("--seeds", default="0-9", help="seeds: numbers and ranges, e.g. 0-3,7 (default 0-9)")
@@ -50,6 +53,8 @@ def parser() -> argparse.ArgumentParser:
     f = sub.add_parser("refresh", help="re-execute the committed notebooks in place (default profile, sample data)")
     f.add_argument("--only", help="comma-separated notebook numbers or names")
     sub.add_parser("kernel", help="register the mnist-course Jupyter kernel")
+    sp = sub.add_parser("speed", help="time this machine against a profile's reference machine: the budgets' factor")
+    sp.add_argument("--profile", default="default", help="whose reference (params/NAME.yaml)")
     return p
 
 
@@ -58,7 +63,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command == "run":
             overrides = dict(profiles.parse_override(o) for o in args.overrides)
-            runner.run(args.profile, args.only, overrides, args.output, args.quiet)
+            runner.run(args.profile, args.only, overrides, args.output, args.quiet, budgets=not args.no_budget)
         elif args.command == "sweep":
             if args.merge_only:
                 merged = sweep.merge(args.merge_only)
@@ -76,6 +81,8 @@ def main(argv: list[str] | None = None) -> int:
             print(report.rebuild(args.folder))
         elif args.command == "refresh":
             refresh.refresh(args.only)
+        elif args.command == "speed":
+            print(speed.report(profiles.load_profile(args.profile)))
         else:
             ensure_kernel()
     except RunError as err:

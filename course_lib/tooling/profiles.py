@@ -1,7 +1,8 @@
 """What each notebook runs with: a profile (``params/NAME.yaml``), ``--only`` and ``-p key=value``.
 
-A profile has ``common`` parameters (given to every notebook that declares them) and, per
-notebook, a time ``budget_s`` and its ``parameters``. :func:`parameters_for` merges them
+A profile has ``common`` parameters (given to every notebook that declares them), per
+notebook a time ``budget_s`` and its ``parameters``, and the ``reference`` machine its budgets
+were measured on (scaled to this machine by :mod:`.speed`). :func:`parameters_for` merges them
 (common < the notebook's entry < ``-p``) and checks the result against the notebook's
 ``parameters`` cell, so a misspelt name stops the run instead of being ignored.
 """
@@ -12,15 +13,19 @@ from pathlib import Path
 
 import yaml
 
+from . import speed
 from .checkout import NO_COURSE, NOTEBOOK_DIR, PARAMS_DIR, notebooks
 from .errors import RunError
 
+PROFILE_KEYS = {"common", "notebooks", "reference"}
 PROFILE_ENTRY_KEYS = {"budget_s", "parameters"}
+REFERENCE_KEYS = {"machine", *speed.PROBES}
 
 
 def load_profile(name: str, params_dir: Path = PARAMS_DIR, notebook_dir: Path = NOTEBOOK_DIR) -> dict:
     """``params/NAME.yaml``, checked: ``common`` parameters and, per notebook,
-    ``budget_s`` (seconds) and ``parameters``; a misspelt key or notebook name is an error, not a no-op."""
+    ``budget_s`` (seconds) and ``parameters``, and the ``reference`` machine (its name and probe
+    seconds); a misspelt key or notebook name is an error, not a no-op."""
     params_dir = Path(params_dir)
     if not params_dir.is_dir():
         raise RunError(f"no profiles: {params_dir} does not exist; {NO_COURSE}")
@@ -34,10 +39,11 @@ def load_profile(name: str, params_dir: Path = PARAMS_DIR, notebook_dir: Path = 
         raise RunError(f"profile {name!r}: {path} is not valid YAML ({yaml_problem(err)})") from None
     if not isinstance(profile, dict):
         raise RunError(f"profile {name!r}: {path} must be a mapping with common: and notebooks:")
-    extra = set(profile) - {"common", "notebooks"}
+    extra = set(profile) - PROFILE_KEYS
     if extra:
         raise RunError(f"profile {name!r}: unknown top-level key(s) {', '.join(sorted(extra))}; "
-                       f"allowed: common, notebooks")
+                       f"allowed: {', '.join(sorted(PROFILE_KEYS))}")
+    check_reference(name, profile.get("reference"))
     names = notebooks(notebook_dir)
     for nb, entry in (profile.get("notebooks") or {}).items():
         if names and nb not in names:
@@ -55,9 +61,26 @@ def load_profile(name: str, params_dir: Path = PARAMS_DIR, notebook_dir: Path = 
     return profile
 
 
-def budget(profile: dict, name: str) -> float | None:
-    """The profile's time budget for one notebook, in seconds (None: no budget)."""
-    return ((profile.get("notebooks") or {}).get(name) or {}).get("budget_s")
+def check_reference(name: str, reference) -> None:
+    """A profile's ``reference:``, if any: the machine's name and its seconds for each probe."""
+    if reference is None:
+        return
+    if not isinstance(reference, dict) or set(reference) != REFERENCE_KEYS:
+        raise RunError(f"profile {name!r}: reference must give {', '.join(sorted(REFERENCE_KEYS))} "
+                       f"(python -m course_lib speed prints them for this machine)")
+    for key in speed.PROBES:
+        value = reference[key]
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
+            raise RunError(f"profile {name!r}: reference {key} must be a positive number of seconds; got {value!r}")
+
+
+def budget(profile: dict, name: str, factor: float | None = None) -> float | None:
+    """One notebook's time budget on this machine, in seconds (None: no budget): the profile's
+    ``budget_s`` times ``factor`` (default: this machine's, measured once a process; see :mod:`.speed`)."""
+    seconds = ((profile.get("notebooks") or {}).get(name) or {}).get("budget_s")
+    if seconds is None:
+        return None
+    return round(seconds * (speed.for_profile(profile)["factor"] if factor is None else factor), 1)
 
 
 def yaml_problem(err: Exception) -> str:

@@ -123,7 +123,8 @@ def write_index(out: Path, rows: list[dict], info: dict) -> Path:
     overrides = info.get("overrides") or {}
     settings = [("profile", info.get("profile")), ("started", info.get("started")),
                 ("overrides", ", ".join(f"{k}={v}" for k, v in overrides.items()) or "none"),
-                ("command", info.get("command")), ("total runtime (s)", round(sum(r["seconds"] or 0 for r in rows), 1))]
+                ("command", info.get("command")), ("budgets", (info.get("budgets") or {}).get("line")),
+                ("total runtime (s)", round(sum(r["seconds"] or 0 for r in rows), 1))]
     tables = [(f, note) for f, note in (("summary.csv", ""), ("summary.json", " (all metrics and parameters)"),
                                         ("run.json", " (the run's settings and machine)")) if (out / f).exists()]
     page = template("index.html.j2").render(

@@ -1,13 +1,15 @@
 """Run the course: every chosen notebook, in order, each in its own process, on one profile.
 
-Every notebook's parameters are checked before any runs (see :mod:`.profiles`). A notebook
-that errors or goes over its time budget stops the run with a one-line message; a false
-claim does not (the run lists them at its end; see :mod:`.claims`).
+Every notebook's parameters are checked before any runs (see :mod:`.profiles`). The profile's
+budgets are scaled to this machine (see :mod:`.speed`; the run says the factor in one line), or
+turned off (``budgets=False``, ``--no-budget``). A notebook that errors or goes over its time
+budget stops the run with a one-line message; a false claim does not (the run lists them at its
+end; see :mod:`.claims`).
 
 A run folder holds, per notebook, the executed ``NN_name.ipynb``, its ``NN_name.log``
 (the kernel's stderr) and its ``output_dir`` ``NN_name/`` (metrics.json, artifacts);
 for the run, ``summary.csv`` / ``summary.json`` (one row a notebook), ``run.json``
-(profile, overrides, machine) and ``index.html`` (see :mod:`.report`).
+(profile, overrides, machine, budget factor) and ``index.html`` (see :mod:`.report`).
 """
 from __future__ import annotations
 
@@ -17,7 +19,7 @@ import os
 import sys
 from pathlib import Path
 
-from . import claims, profiles, summary
+from . import claims, profiles, speed, summary
 from .checkout import NO_COURSE, NOTEBOOK_DIR, PARAMS_DIR, notebooks
 from .errors import RunError
 from .execute import ensure_kernel, execute_one, machine
@@ -67,20 +69,21 @@ class Progress:
         print(("\r\033[K" if self.live else "") + line, flush=True)
 
 
-def _failure(row: dict, out: Path, profile_name: str) -> str:
-    """The one line a run stops with when a notebook fails."""
+def _failure(row: dict, out: Path, profile_name: str, reference_s: float | None) -> str:
+    """The one line a run stops with when a notebook fails (``reference_s``: its budget_s in the profile)."""
     name = row["notebook"]
     if row["status"] == "over budget":
-        return (f"{name} {row['error']} in profile {profile_name!r} "
-                f"(raise budget_s in params/{profile_name}.yaml if it should take longer)")
+        return (f"{name} stopped after {row['seconds']:.0f}s, over its {row['budget_s']:g}s budget "
+                f"({reference_s:g}s in params/{profile_name}.yaml x {row['budget_factor']:.2f} for this machine); "
+                f"if it should take longer, rerun with --no-budget")
     return f"{name} failed: {row['error']} (executed notebook: {out / (name + '.ipynb')}; kernel log: {out / (name + '.log')})"
 
 
 def run(profile_name: str = "default", only: str | None = None, overrides: dict | None = None,
-        output: str | None = None, quiet: bool = False, *, notebook_dir: Path = NOTEBOOK_DIR,
+        output: str | None = None, quiet: bool = False, budgets: bool = True, *, notebook_dir: Path = NOTEBOOK_DIR,
         params_dir: Path = PARAMS_DIR, report: bool = True) -> list[dict]:
     """Execute the chosen notebooks; write summary.json, summary.csv, run.json and
-    index.html (also when a notebook fails); return the rows."""
+    index.html (also when a notebook fails); return the rows. ``budgets=False``: no time budgets."""
     notebook_dir = Path(notebook_dir).resolve()
     if not notebooks(notebook_dir):
         raise RunError(f"no course notebooks in {notebook_dir}; {NO_COURSE}")
@@ -94,8 +97,10 @@ def run(profile_name: str = "default", only: str | None = None, overrides: dict 
     profiles.check_common(profile_name, profile, notebook_dir)
     out = output_folder(out)
     ensure_kernel()
+    scale = speed.for_profile(profile) if budgets else {"factor": None, "line": "budgets: off (--no-budget)"}
+    print(scale["line"], flush=True)
 
-    info = {"profile": profile_name, "only": only, "overrides": overrides,
+    info = {"profile": profile_name, "only": only, "overrides": overrides, "budgets": scale,
             "command": "python -m course_lib " + " ".join(sys.argv[1:]) if sys.argv[0].endswith("__main__.py") else None,
             "started": datetime.datetime.now().astimezone().isoformat(timespec="seconds"),
             "machine": machine(), "notebooks": names}
@@ -105,19 +110,19 @@ def run(profile_name: str = "default", only: str | None = None, overrides: dict 
     failure = None
     try:
         for i, name in enumerate(names, 1):
-            budget = profiles.budget(profile, name)
+            budget = profiles.budget(profile, name, scale["factor"]) if budgets else None
             progress.start(i, len(names), name, budget)
             metrics_file = out / name / "metrics.json"
             metrics_file.unlink(missing_ok=True)  # never report a previous run's numbers
             result = execute_one(name, out / f"{name}.ipynb", plan[name], out / f"{name}.log", budget,
                                  notebook_dir, progress.tick)
             record = json.loads(metrics_file.read_text()) if metrics_file.exists() else {}
-            row = summary.row(name, profile_name, result, record, plan[name], budget)
+            row = summary.row(name, profile_name, result, record, plan[name], budget, scale["factor"])
             rows.append(row)
             progress.done(row)
             summary.write(out, rows)
             if row["error"]:
-                failure = _failure(row, out, profile_name)
+                failure = _failure(row, out, profile_name, profiles.budget(profile, name, 1.0))
                 break
     finally:
         for line in filter(None, map(claims.run_line, rows)):  # claims never stop a run: said, not raised

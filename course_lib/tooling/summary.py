@@ -1,7 +1,8 @@
 """One row per notebook of a run, and the run's ``summary.csv`` / ``summary.json``.
 
-A row holds what the runner measured (status, seconds, peak memory, budget) and what the
-notebook's ``metrics.json`` says (data, device, headline metrics, how many claims held).
+A row holds what the runner measured (status, seconds, peak memory, budget and the factor that
+scaled it to this machine) and what the notebook's ``metrics.json`` says (data, device, headline
+metrics, how many claims held).
 """
 from __future__ import annotations
 
@@ -22,7 +23,7 @@ HEADLINES = {
     "06_transformer_dataset_similarity": ("speedup_patch_vs_pixel", "p_value_patch_tokens", "p_value_uci"),
 }
 MAX_HEADLINES = 4
-FIELDS = ["notebook", "profile", "status", "seconds", "budget_s", "peak_mb", "dataset", "device",
+FIELDS = ["notebook", "profile", "status", "seconds", "budget_s", "budget_factor", "peak_mb", "dataset", "device",
           "threads", "claims_held", "claims_false", "headlines", "error"]
 
 
@@ -54,8 +55,10 @@ def format_headlines(values: dict) -> str:
     return "; ".join(f"{k}={format_value(v)}" for k, v in values.items())
 
 
-def row(name: str, profile_name: str, result: dict, record: dict, params: dict, budget: float | None) -> dict:
-    """A notebook's row from the runner's ``result`` (see :func:`.execute.execute_one`) and its metrics.json ``record``."""
+def row(name: str, profile_name: str, result: dict, record: dict, params: dict, budget: float | None,
+        factor: float | None = None) -> dict:
+    """A notebook's row from the runner's ``result`` (see :func:`.execute.execute_one`) and its metrics.json
+    ``record``; ``budget`` is the one it ran under, the profile's times ``factor`` (see :mod:`.speed`)."""
     ran = not result["error"]
     metrics = record.get("metrics", {}) if ran else {}
     found = claims.tally(record) if ran and record else {"held": None, "false": {}, "not_checked": None}
@@ -67,7 +70,8 @@ def row(name: str, profile_name: str, result: dict, record: dict, params: dict, 
     return {"notebook": name, "profile": profile_name, "status": status,
             "seconds": round(result["seconds"], 1),
             "peak_mb": None if result["peak_mb"] is None else round(result["peak_mb"]),
-            "budget_s": budget, "dataset": data[0].get("dataset") if data else params.get("dataset"),
+            "budget_s": budget, "budget_factor": None if budget is None else factor,
+            "dataset": data[0].get("dataset") if data else params.get("dataset"),
             "data_source": data[0].get("source") if data else None,
             "device": record.get("device"), "threads": record.get("threads"),
             "headlines": headlines(name, metrics), "error": error,
