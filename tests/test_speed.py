@@ -75,3 +75,13 @@ def test_each_profile_names_its_reference_machine(name):
     reference = profile["reference"]
     assert "Xeon" in reference["machine"] and "AVX512" in reference["machine"] and "2 threads" in reference["machine"]
     assert all(reference[k] > 0 for k in speed.PROBES)
+
+
+def test_speed_prints_a_reference_block_a_profile_accepts(monkeypatch):
+    monkeypatch.setattr(speed, "measure", lambda threads=speed.THREADS: probes(0.05, 0.2))
+    first, *block = speed.report({"reference": REFERENCE}).splitlines()
+    assert first.startswith("budgets x1.25: this machine takes 0.50x the time of the reference")
+    reference = yaml.safe_load("\n".join(block))["reference"]
+    assert reference["sgemm_s"] == 0.05 and reference["train_s"] == 0.2
+    assert "-core " in reference["machine"] and "(AVX2), 2 threads" in reference["machine"]
+    profiles.check_reference("mine", reference)  # no error
