@@ -340,7 +340,7 @@ def test_budgets_scale_on_a_slow_machine_and_still_stop_a_runaway(tmp_path, monk
     assert time.perf_counter() - t0 < 90  # the runaway was stopped, not waited for
     assert printed.getvalue().splitlines()[0] == (
         "budgets x5.00: this machine takes 4.00x the time of the reference, the tests' imaginary machine "
-        "(sgemm 2.00x, train 4.00x; AVX2, 2 threads here); never below 1, x1.25 for safety")
+        "(sgemm on 2 threads 2.00x, training steps on 1 thread 4.00x; AVX2 here); never below 1, x1.25 for safety")
     assert re.fullmatch(r"02_runaway stopped after (\d+)s, over its 15s budget \(3s in params/tiny.yaml x 5.00 "
                         r"for this machine\); if it should take longer, rerun with --no-budget", str(stop.value))
     rows = json.loads((out / "summary.json").read_text())

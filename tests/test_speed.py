@@ -39,7 +39,8 @@ def test_budget_scales_by_this_machines_factor(monkeypatch):
     scale = speed.for_profile(profile)
     assert scale["factor"] == 2.5 and scale["slowdown"] == 2.0
     assert scale["line"] == ("budgets x2.50: this machine takes 2.00x the time of the reference, a made-up reference "
-                             "(sgemm 1.50x, train 2.00x; AVX2, 2 threads here); never below 1, x1.25 for safety")
+                             "(sgemm on 2 threads 1.50x, training steps on 1 thread 2.00x; AVX2 here); "
+                             "never below 1, x1.25 for safety")
     assert profiles.budget(profile, "01_a") == 250  # this machine's factor by default
     assert profiles.budget(profile, "01_a", 1.0) == 100 and profiles.budget(profile, "01_a", 1.37) == 137
     assert profiles.budget(profile, "02_b") is None and profiles.budget(profile, "03_c") is None

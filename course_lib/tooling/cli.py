@@ -31,7 +31,8 @@ def parser() -> argparse.ArgumentParser:
                    help="a parameter for every chosen notebook (repeatable)")
     r.add_argument("--output", help="output folder (default runs/PROFILE)")
     r.add_argument("--quiet", action="store_true", help="only the summary lines")
-    r.add_argument("--no-budget", action="store_true", help="no time budgets: let every notebook run as long as it takes")
+    r.add_argument("--no-budget", action="store_true",
+                   help="no time budgets: let every notebook run as long as it takes")
     s = sub.add_parser("sweep", help="run notebooks over seeds and a grid of parameters on Dask; merge the results")
     s.add_argument("--notebooks", help="comma-separated notebook numbers or names (default: all)")
     s.add_argument("--seeds", default="0-9", help="seeds: numbers and ranges, e.g. 0-3,7 (default 0-9)")

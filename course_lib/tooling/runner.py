@@ -80,8 +80,8 @@ def _failure(row: dict, out: Path, profile_name: str, reference_s: float | None)
 
 
 def run(profile_name: str = "default", only: str | None = None, overrides: dict | None = None,
-        output: str | None = None, quiet: bool = False, budgets: bool = True, *, notebook_dir: Path = NOTEBOOK_DIR,
-        params_dir: Path = PARAMS_DIR, report: bool = True) -> list[dict]:
+        output: str | None = None, quiet: bool = False, budgets: bool = True, *,
+        notebook_dir: Path = NOTEBOOK_DIR, params_dir: Path = PARAMS_DIR, report: bool = True) -> list[dict]:
     """Execute the chosen notebooks; write summary.json, summary.csv, run.json and
     index.html (also when a notebook fails); return the rows. ``budgets=False``: no time budgets."""
     notebook_dir = Path(notebook_dir).resolve()

@@ -3,10 +3,13 @@ that scales those budgets.
 
 A profile's ``budget_s`` are reference seconds: measured on the machine its ``reference:``
 names, which also gives that machine's times for two small probes (:data:`PROBES`). At the start
-of a run, :func:`measure` times the same probes here, in a child process of their own (a fixed
-float32 matrix multiply and SGD steps of notebook 02's MLP, 2 threads, best of a few), and
-:func:`factor` turns the slower probe's ratio into the budgets' multiplier: never below 1, times
-:data:`SAFETY`. The factor only scales budgets: no notebook sees it, so no number depends on it.
+of a run, :func:`measure` times the same probes here, in a child process of their own, best of a
+few: a fixed float32 matrix multiply on the notebooks' 2 threads (what the cores give together:
+fewer cores, or two threads sharing one core, show here) and SGD steps of notebook 02's MLP at
+batch 32 on 1 thread (how fast one core runs small steps; on 2 threads they mostly time the
+threads' hand-offs, which another job on the machine can slow fifty-fold). :func:`factor` turns the
+slower probe's ratio into the budgets' multiplier: never below 1, times :data:`SAFETY`. The
+factor only scales budgets: no notebook sees it, so no number depends on it.
 """
 from __future__ import annotations
 
@@ -19,13 +22,12 @@ from .errors import RunError
 from .execute import machine
 
 PROBES = ("sgemm_s", "train_s")  # the keys of a profile's reference: besides machine
-THREADS = 2  # the notebooks' default, and what the reference machine's probes ran with
+THREADS = 2  # the matrix multiply's threads: the notebooks' default, as on the reference machine
 SAFETY = 1.25  # the probes are not the notebooks: room for a machine they misjudge by a quarter
 
 # The child process: times the probes and prints them as one JSON line.
 CHILD = """\
 import json, sys, time, torch
-torch.set_num_threads(int(sys.argv[1]))
 torch.manual_seed(0)
 g = torch.Generator().manual_seed(0)
 
@@ -55,14 +57,17 @@ def train():
         torch.nn.functional.cross_entropy(model(x[i:i + 32]), y[i:i + 32]).backward()
         opt.step()
 
-print(json.dumps({"sgemm_s": best(sgemm), "train_s": best(train),
-                  "capability": torch.backends.cpu.get_cpu_capability(), "threads": torch.get_num_threads()}))
+torch.set_num_threads(1)  # first: a second thread, once started, may still spin beside it
+train_s = best(train)
+torch.set_num_threads(int(sys.argv[1]))
+print(json.dumps({"sgemm_s": best(sgemm), "train_s": train_s, "capability": torch.backends.cpu.get_cpu_capability(),
+                  "threads": int(sys.argv[1])}))
 """
 
 
 @functools.cache  # per process: a run (or a sweep) measures this machine once
 def measure(threads: int = THREADS) -> dict:
-    """This machine's probe seconds (:data:`PROBES`), torch's CPU capability and the threads used.
+    """This machine's probe seconds (:data:`PROBES`), torch's CPU capability and the matrix multiply's threads.
 
     A child process runs them, so the runner never imports torch (a notebook's peak memory
     would count it) and the threads are set for the probes alone."""
@@ -101,10 +106,10 @@ def for_profile(profile: dict) -> dict:
     measured = measure()
     ratio = slowdown(measured, reference)
     scale = factor(measured, reference)
-    probes = ", ".join(f"{k[:-2]} {measured[k] / reference[k]:.2f}x" for k in PROBES)
-    line = (f"budgets x{scale:.2f}: this machine takes {ratio:.2f}x the time of the reference, "
-            f"{reference['machine']} ({probes}; {measured['capability']}, {measured['threads']} threads here); "
-            f"never below 1, x{SAFETY:g} for safety")
+    line = (f"budgets x{scale:.2f}: this machine takes {ratio:.2f}x the time of the reference, {reference['machine']} "
+            f"(sgemm on {measured['threads']} threads {measured['sgemm_s'] / reference['sgemm_s']:.2f}x, "
+            f"training steps on 1 thread {measured['train_s'] / reference['train_s']:.2f}x; "
+            f"{measured['capability']} here); never below 1, x{SAFETY:g} for safety")
     return {"factor": scale, "slowdown": round(ratio, 3), "measured": measured, "reference": reference, "line": line}
 
 
@@ -112,7 +117,7 @@ def report(profile: dict) -> str:
     """``python -m course_lib speed``: the factor's line, then this machine as a profile's
     ``reference:`` (for budgets measured here)."""
     measured, here = measure(), machine()
-    name = f"{here['cores']}-core {here['cpu']} ({measured['capability']}), {measured['threads']} threads"
+    name = f"{here['cores']}-core {here['cpu']} ({measured['capability']}), {measured['threads']} threads"  # sgemm's
     block = "\n".join(["reference:  # the machine budget_s was measured on", f"  machine: {name}",
                         *(f"  {k}: {measured[k]:.4f}" for k in PROBES)])
     return f"{for_profile(profile)['line']}\n{block}"
