@@ -117,7 +117,7 @@ def report(profile: dict) -> str:
     """``python -m course_lib speed``: the factor's line, then this machine as a profile's
     ``reference:`` (for budgets measured here)."""
     measured, here = measure(), machine()
-    name = f"{here['cores']}-core {here['cpu']} ({measured['capability']}), {measured['threads']} threads"  # sgemm's
+    name = f"{here['cores']}-core {here['cpu']} ({measured['capability']}), {measured['threads']} threads"
     block = "\n".join(["reference:  # the machine budget_s was measured on", f"  machine: {name}",
                         *(f"  {k}: {measured[k]:.4f}" for k in PROBES)])
     return f"{for_profile(profile)['line']}\n{block}"
