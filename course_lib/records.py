@@ -65,13 +65,17 @@ def false_claims(record: dict) -> dict:
     return {text: details.get(text, "") for text, held in (record.get("claims") or {}).items() if not held}
 
 
-def numbers(metrics: dict, prefix: str = "") -> dict[str, float]:
-    """Every finite number in ``metrics`` (a metrics.json's ``metrics``), nested keys joined by
-    dots: ``{"knn_seconds": {"l1": 0.6}}`` -> ``{"knn_seconds.l1": 0.6}``. Lists and text are left out."""
+def numbers(metrics: dict, prefix: str = "", finite: bool = True) -> dict[str, float]:
+    """Every number in ``metrics`` (a metrics.json's ``metrics``), nested keys joined by
+    dots: ``{"knn_seconds": {"l1": 0.6}}`` -> ``{"knn_seconds.l1": 0.6}``. Lists and text are left
+    out, and so are inf and NaN unless ``finite=False`` (which gives NaN for them and for nulls,
+    since a metrics.json writes them as null)."""
     found = {}
     for key, value in _plain(metrics).items():
         if isinstance(value, dict):
-            found.update(numbers(value, f"{prefix}{key}."))
-        elif isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value):
+            found.update(numbers(value, f"{prefix}{key}.", finite))
+        elif isinstance(value, (int, float)) and not isinstance(value, bool) and (math.isfinite(value) or not finite):
             found[f"{prefix}{key}"] = value
+        elif value is None and not finite:
+            found[f"{prefix}{key}"] = math.nan
     return found

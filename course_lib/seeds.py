@@ -12,6 +12,7 @@ the machine differ from the sweep's, not that the finding is new.
 from __future__ import annotations
 
 import csv
+import math
 import statistics
 from pathlib import Path
 
@@ -45,19 +46,21 @@ def beside(notebook: str, headlines: dict[str, str | tuple[str, str]], metrics: 
         by_metric, datasets = read(notebook, table)
     except FileNotFoundError:
         by_metric, datasets = {}, set()
-    mine = numbers(metrics)
+    mine = numbers(metrics, finite=False)
     rows = []
     for label, spec in headlines.items():
         metric, fmt = (spec, ".4g") if isinstance(spec, str) else spec
-        if metric not in mine and metric not in _leaves(metrics):
-            raise KeyError(f"{metric!r} is not in this notebook's metrics; its numbers are: {', '.join(mine)}")
+        if metric not in mine:
+            raise KeyError(f"{metric!r} is not a number in this notebook's metrics; they are: {', '.join(mine)}")
         seen = list(by_metric.get(metric, {}).values())
-        row = {"": label, "this run": format(mine[metric], fmt) if metric in mine else "none"}  # none: inf or NaN
+        value = mine[metric]
+        row = {"": label, "this run": format(value, fmt) if math.isfinite(value) else "none"}
         if len(seen) > 1:
             row.update({f"{len(seen)} seeds: mean ± sd": f"{statistics.fmean(seen):{fmt}} ± {statistics.stdev(seen):{fmt}}",
                         "min": format(min(seen), fmt), "max": format(max(seen), fmt)})
         rows.append(row)
     out = pd.DataFrame(rows).set_index("").fillna("not swept")
+    out.index.name = None  # no empty header line under the column names
     seeds = sorted({s for m in by_metric.values() for s in m})
     if not seeds:
         out.attrs["caption"] = f"no seed sweep of {notebook} in {table}: run `python -m course_lib sweep` (README)"
@@ -67,14 +70,6 @@ def beside(notebook: str, headlines: dict[str, str | tuple[str, str]], metrics: 
                                 + ("" if dataset in datasets else
                                    f"; this run is on {dataset}, so its numbers are not comparable with the seeds'"))
     return out
-
-
-def _leaves(metrics: dict, prefix: str = "") -> set[str]:
-    """Every key path of ``metrics``, numbers or not."""
-    found = set()
-    for key, value in metrics.items():
-        found |= _leaves(value, f"{prefix}{key}.") if isinstance(value, dict) else {f"{prefix}{key}"}
-    return found
 
 
 def show(table: pd.DataFrame) -> None:

@@ -24,13 +24,14 @@ def test_this_run_beside_the_seeds(tmp_path):
     out = seeds.beside("02_x", {"accuracy": ("acc", ".1%"), "loss": "fit.loss"}, mine, "mnist-sample", table)
     assert out.loc["accuracy"].tolist() == ["93.0%", "92.0% ± 2.0%", "90.0%", "94.0%"]
     assert out.loc["loss", "this run"] == "0.5" and out.loc["loss", "min"] == "not swept"
+    assert out.to_string().splitlines()[1].startswith("accuracy")  # no empty header line
     assert out.attrs["caption"] == "this run beside seeds 0-2 of the default profile on mnist-sample"
     other = seeds.beside("02_x", {"accuracy": "acc"}, mine, "fashion-mnist", table)
     assert "not comparable" in other.attrs["caption"]
     missing = seeds.beside("02_x", {"accuracy": "acc"}, mine, "mnist-sample", tmp_path / "none.csv")
     assert "no seed sweep" in missing.attrs["caption"] and missing.loc["accuracy", "this run"] == "0.93"
     assert seeds.beside("02_x", {"limit": "never"}, mine, "mnist-sample", table).loc["limit", "this run"] == "none"
-    with pytest.raises(KeyError, match="'acc2' is not in this notebook's metrics"):
+    with pytest.raises(KeyError, match="'acc2' is not a number in this notebook's metrics"):
         seeds.beside("02_x", {"accuracy": "acc2"}, mine, "mnist-sample", table)
 
 
