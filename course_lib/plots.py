@@ -115,15 +115,28 @@ def confusion(y_true, y_pred, classes, title: str = "Confusion matrix", normaliz
     return fig
 
 
-def scatter_2d(codes, labels, title: str = "2-D codes", xlabel: str = "code[0]", ylabel: str = "code[1]", ax=None, s: float = 4):
-    """A 2-D embedding coloured by label, with a legend of classes."""
+def scatter_2d(codes, labels, title: str = "2-D codes", xlabel: str = "code[0]", ylabel: str = "code[1]", ax=None,
+               s: float = 4, names=None, equal: bool = True, legend: bool = True):
+    """A 2-D embedding coloured by label, with a legend of classes (``names[label]`` if given, else
+    the label) beside the axes. ``equal`` keeps one unit the same length on both axes, so that
+    distances in the picture are distances in the code. In a row of panels, give the legend to
+    the last one only (``legend=False`` on the others)."""
     fig = None
     if ax is None:
-        fig, ax = plt.subplots(figsize=(5.5, 5))
+        fig, ax = plt.subplots(figsize=(6.5, 5))
     c, lab = _np(codes), _np(labels)
-    points = ax.scatter(c[:, 0], c[:, 1], c=lab, cmap="tab10", vmin=-0.5, vmax=9.5, s=s, alpha=0.8, linewidths=0)
+    ax.scatter(c[:, 0], c[:, 1], c=lab, cmap="tab10", vmin=-0.5, vmax=9.5, s=s, alpha=0.8, linewidths=0)
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
     ax.set_title(title)
-    (fig or ax.figure).colorbar(points, ax=ax, ticks=range(10), label="label")
+    if equal:
+        ax.set_aspect("equal", adjustable="datalim")
+    if not legend:
+        return fig or ax.figure
+    cmap = plt.get_cmap("tab10")
+    handles = [plt.Line2D([], [], marker="o", linestyle="", color=cmap(int(k)),
+                          label=str(names[int(k)]) if names is not None else str(int(k)))
+               for k in sorted(set(lab.tolist()))]
+    ax.legend(handles=handles, title="class", loc="center left", bbox_to_anchor=(1.01, 0.5), frameon=False,
+              handletextpad=0.2, borderaxespad=0)
     return fig or ax.figure
