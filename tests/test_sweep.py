@@ -14,7 +14,7 @@ import pytest
 import yaml
 
 from course_lib import records
-from course_lib.tooling import cli, sweep
+from course_lib.tooling import cli, profiles, sweep
 from course_lib.tooling.errors import RunError
 from test_runner import make_notebook
 
@@ -232,3 +232,15 @@ def test_merge_only_of_an_empty_folder_is_one_line(tmp_path, capsys):
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "no finished task here" in err
     assert os.listdir(tmp_path) == []
+
+
+def test_task_budgets_scale_with_the_machine_or_are_off(tmp_path):
+    dirs = make_course(tmp_path)
+    profile = profiles.load_profile("tiny", dirs["params_dir"], dirs["notebook_dir"])
+    args = ("tiny", profile, ["01_a"], [0], {}, {}, tmp_path / "out", dirs["notebook_dir"])
+    assert [t["budget_s"] for t in sweep.plan(*args, 2.5)[0]] == [300.0]  # 120 s x this machine's 2.5
+    assert [t["budget_s"] for t in sweep.plan(*args, None)[0]] == [None]  # --no-budget
+
+
+def test_sweep_takes_no_budget_on_its_command_line():
+    assert cli.parser().parse_args(["sweep", "--no-budget"]).no_budget

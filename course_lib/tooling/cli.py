@@ -47,6 +47,8 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("--workers", type=int, help="the LocalCluster's workers (default: cores / each notebook's threads)")
     s.add_argument("--merge-only", metavar="OUTPUT", help="only merge the finished tasks of a sweep folder")
     s.add_argument("--quiet", action="store_true", help="no progress bar, only the result lines")
+    s.add_argument("--no-budget", action="store_true",
+                   help="no time budgets: let every task run as long as it takes")
     c = sub.add_parser("claims", help="list the false claims of a run folder; exit status 1 if any")
     c.add_argument("folder", help="a run folder, e.g. runs/default")
     rep = sub.add_parser("report", help="rebuild index.html of a run folder from its summary.json")
@@ -72,7 +74,7 @@ def main(argv: list[str] | None = None) -> int:
             else:
                 overrides = dict(profiles.parse_override(o) for o in args.overrides)
                 merged = sweep.sweep(args.profile, args.notebooks, args.seeds, args.grid, overrides, args.output,
-                                     args.scheduler, args.workers, args.quiet)
+                                     args.scheduler, args.workers, args.quiet, budgets=not args.no_budget)
             return 0 if all(t["status"] == "ok" for t in merged["tasks"]) else 1
         elif args.command == "claims":
             lines, ok = claims.check(args.folder)

@@ -25,7 +25,8 @@ from .errors import RunError
 from .execute import ensure_kernel, execute_one, machine
 
 
-def _refuse_a_file(out: Path, output) -> None:
+def refuse_a_file(out: Path, output) -> None:
+    """A one-line RunError if the output folder asked for is a file (the runner and the sweep share it)."""
     if out.exists() and not out.is_dir():
         raise RunError(f"--output {output}: that is a file, not a folder; give a folder (it is created if missing)")
 
@@ -33,7 +34,7 @@ def _refuse_a_file(out: Path, output) -> None:
 def output_folder(output: str | os.PathLike) -> Path:
     """The run's output folder, created; a one-line RunError if it is a file or cannot be made/written."""
     out = Path(output).expanduser().resolve()
-    _refuse_a_file(out, output)
+    refuse_a_file(out, output)
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as err:
@@ -91,7 +92,7 @@ def run(profile_name: str = "default", only: str | None = None, overrides: dict 
     names = profiles.select(only, notebook_dir)
     overrides = overrides or {}
     out = Path(output or Path(notebook_dir).parent / "runs" / profile_name)
-    _refuse_a_file(out, output or out)  # before the parameters: the first thing wrong is the one said
+    refuse_a_file(out, output or out)  # before the parameters: the first thing wrong is the one said
     # check every notebook's parameters before running any
     plan = {n: profiles.parameters_for(n, profile, overrides, out.resolve(), notebook_dir) for n in names}
     profiles.check_common(profile_name, profile, notebook_dir)

@@ -40,11 +40,11 @@ from pathlib import Path
 import yaml
 
 from .. import records
-from . import profiles, summary
+from . import profiles, speed, summary
 from .checkout import NO_COURSE, NOTEBOOK_DIR, PARAMS_DIR, notebooks
 from .errors import RunError
 from .execute import ensure_kernel, execute_one, machine
-from .runner import _refuse_a_file, output_folder
+from .runner import refuse_a_file, output_folder
 
 CONNECT_TIMEOUT_S = 10
 ENV_PASSED = ("COURSE_DATA",)  # set here, it reaches every task, on any worker
@@ -167,8 +167,9 @@ def size(wanted: int, cores: int, workers: int | None) -> tuple[int, int]:
 
 
 def plan(profile_name: str, profile: dict, names: list[str], seeds: list[int], grid: dict, overrides: dict,
-         out: Path, notebook_dir: Path) -> tuple[list[dict], dict]:
-    """Every task (its notebook, seed, grid point, folder, parameters, budget) and each notebook's
+         out: Path, notebook_dir: Path, factor: float | None = 1.0) -> tuple[list[dict], dict]:
+    """Every task (its notebook, seed, grid point, folder, parameters, budget: the profile's times
+    ``factor``, or none if ``factor`` is None) and each notebook's
     declared parameters. Names are checked here, once a notebook (:func:`.profiles.parameters_for`);
     :func:`settle` then fixes the threads and checks the values."""
     env = {k: os.environ[k] for k in ENV_PASSED if os.environ.get(k)}
@@ -190,7 +191,8 @@ def plan(profile_name: str, profile: dict, names: list[str], seeds: list[int], g
             if "threads" in declared[name]:  # said, not left to the notebook: the cluster is sized by it
                 params.setdefault("threads", default_value("threads", declared[name]))
             tasks.append({"notebook": name, "seed": seed, "grid": point, "label": label, "folder": str(folder),
-                          "params": params, "budget_s": profiles.budget(profile, name), "profile": profile_name,
+                          "params": params, "budget_s": None if factor is None else profiles.budget(profile, name, factor),
+                          "profile": profile_name,
                           "notebook_dir": str(notebook_dir), "env": env})
     return tasks, declared
 
@@ -328,9 +330,10 @@ def submit(tasks: list[dict], client, quiet: bool) -> None:
 
 def sweep(profile_name: str = "default", only: str | None = None, seeds: str = "0-9", grid: list[str] = (),
           overrides: dict | None = None, output: str | None = None, scheduler: str | None = None,
-          workers: int | None = None, quiet: bool = False, *, notebook_dir: Path = NOTEBOOK_DIR,
+          workers: int | None = None, quiet: bool = False, budgets: bool = True, *, notebook_dir: Path = NOTEBOOK_DIR,
           params_dir: Path = PARAMS_DIR) -> dict:
-    """Run every (notebook, grid point, seed) task not done earlier; merge all of them; return the merge."""
+    """Run every (notebook, grid point, seed) task not done earlier; merge all of them; return the merge.
+    Budgets are scaled to this machine as in a run (:mod:`.speed`), or off with ``budgets=False``."""
     seed_list = parse_seeds(seeds)
     grid_values = parse_grid(list(grid))
     overrides = overrides or {}
@@ -352,9 +355,11 @@ def sweep(profile_name: str = "default", only: str | None = None, seeds: str = "
     except RunError as err:  # the runner's words name its switch
         raise RunError(str(err).replace("--only", "--notebooks")) from None
     out = Path(output or notebook_dir.parent / "runs" / f"sweep-{profile_name}")
-    _refuse_a_file(out, output or out)
+    refuse_a_file(out, output or out)
     cores = available_cores()
-    tasks, declared = plan(profile_name, profile, names, seed_list, grid_values, overrides, out.resolve(), notebook_dir)
+    scale = speed.for_profile(profile) if budgets else {"factor": None, "line": "budgets: off (--no-budget)"}
+    tasks, declared = plan(profile_name, profile, names, seed_list, grid_values, overrides, out.resolve(), notebook_dir,
+                           scale["factor"] if budgets else None)
     wanted = max((t["params"]["threads"] for t in tasks if _number(t["params"].get("threads"))), default=1)
     n_workers, cap = (None, None) if scheduler else size(wanted, cores, workers)
     settle(tasks, declared, cap, pinned="threads" in overrides or "threads" in grid_values)
@@ -366,6 +371,7 @@ def sweep(profile_name: str = "default", only: str | None = None, seeds: str = "
     todo = [t for t in tasks if not finished_earlier(t)]
     info = {"profile": profile_name, "notebooks": names, "seeds": seed_list, "grid": grid_values,
             "overrides": overrides, "scheduler": scheduler, "workers": n_workers, "threads": threads,
+            "budgets": {k: v for k, v in scale.items() if k != "measured"},
             "command": "python -m course_lib " + " ".join(sys.argv[1:]) if sys.argv[0].endswith("__main__.py") else None,
             "started": datetime.datetime.now().astimezone().isoformat(timespec="seconds"), "machine": machine()}
     (out / "sweep-run.json").write_text(json.dumps(info, indent=2, default=str) + "\n")
@@ -373,6 +379,7 @@ def sweep(profile_name: str = "default", only: str | None = None, seeds: str = "
     say = (lambda line: None) if quiet else (lambda line: print(line, flush=True))
     say(f"sweep: {len(names)} notebook(s) x {len(seed_list)} seed(s) x {points} grid point(s) = {len(tasks)} task(s); "
         f"{len(tasks) - len(todo)} done earlier, {len(todo)} to run -> {out}")
+    say(scale["line"])
     t0 = time.perf_counter()
     if todo:
         client, cluster = connect(scheduler, n_workers)
