@@ -1,4 +1,4 @@
-"""``python -m course_lib run | sweep | claims | report | refresh | kernel | speed``: the course's command line.
+"""``python -m course_lib run | sweep | claims | report | refresh | kernel | speed | site | slides | student | grade``: the course's command line.
 
     python -m course_lib run --profile default            # the whole course into runs/default
     python -m course_lib run --profile smoke --only 01,02  # two notebooks, in seconds
@@ -8,6 +8,10 @@
     python -m course_lib report runs/default              # rebuild index.html of a run
     python -m course_lib sweep --notebooks 01,02 --seeds 0-3  # seeds (and a --grid) on Dask
     python -m course_lib speed                            # this machine against the budgets' reference
+    python -m course_lib site                             # the course website (offline) into build/site
+    python -m course_lib slides 03                        # reveal.js slides into build/slides
+    python -m course_lib student --profile smoke          # student edition + otter autograder, build/student
+    python -m course_lib grade 01 submissions/            # otter run on every submission: grades.csv
 
 Input that cannot work stops with one line (``error: ...``) and exit status 1.
 """
@@ -58,6 +62,22 @@ def parser() -> argparse.ArgumentParser:
     sub.add_parser("kernel", help="register the mnist-course Jupyter kernel")
     sp = sub.add_parser("speed", help="time this machine against a profile's reference machine: the budgets' factor")
     sp.add_argument("--profile", default="default", help="whose reference (params/NAME.yaml)")
+    si = sub.add_parser("site", help="build the course website from executed notebooks (offline)")
+    si.add_argument("--from", dest="source", help="executed notebooks: notebooks/ (default) or a run folder")
+    si.add_argument("--output", default="build/site", help="output folder (default build/site; the site is OUTPUT/html)")
+    sl = sub.add_parser("slides", help="reveal.js lecture slides of notebooks (offline)")
+    sl.add_argument("notebooks", nargs="?", help="comma-separated notebook numbers or names (default: all)")
+    sl.add_argument("--from", dest="source", help="executed notebooks: notebooks/ (default) or a run folder")
+    sl.add_argument("--output", default="build/slides", help="output folder (default build/slides)")
+    st = sub.add_parser("student", help="the student edition and its otter-grader autograder")
+    st.add_argument("--only", help="comma-separated notebook numbers or names (default: all)")
+    st.add_argument("--profile", help="inject this profile's parameters (e.g. smoke) into the student notebooks")
+    st.add_argument("--output", default="build/student", help="output folder (default build/student)")
+    g = sub.add_parser("grade", help="grade a folder of submissions of one notebook with otter run (no Docker)")
+    g.add_argument("notebook", help="the notebook, e.g. 01")
+    g.add_argument("submissions", help="a folder of submitted .ipynb files")
+    g.add_argument("--autograder", default="build/student/autograder", help="where `student` put the zips")
+    g.add_argument("--output", help="results folder (default SUBMISSIONS/graded)")
     return p
 
 
@@ -84,6 +104,18 @@ def main(argv: list[str] | None = None) -> int:
             print(report.rebuild(args.folder))
         elif args.command == "refresh":
             refresh.refresh(args.only)
+        elif args.command == "site":
+            from . import site
+            site.build(args.source, args.output)
+        elif args.command == "slides":
+            from . import slides
+            slides.build(args.notebooks, args.source, args.output)
+        elif args.command == "student":
+            from . import student
+            student.build(args.only, args.output, args.profile)
+        elif args.command == "grade":
+            from . import student
+            print(student.grade(args.notebook, args.submissions, args.autograder, args.output))
         elif args.command == "speed":
             print(speed.report(profiles.load_profile(args.profile)))
         else:

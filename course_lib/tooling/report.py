@@ -1,8 +1,9 @@
 """A run's ``index.html``: one page to read a whole course run offline.
 
 ``write_index(out, rows, info)`` renders every executed notebook of a run folder to
-``html/NN_name.html`` with nbconvert (figures are inline PNG ``data:`` URIs, so the
-pages need no network and no server) and writes ``index.html`` from
+``html/NN_name.html`` with nbconvert (figures are inline PNG ``data:`` URIs, and MathJax is
+copied from an installed package into ``html/mathjax``, so the pages need no network and
+no server) and writes ``index.html`` from
 ``templates/index.html.j2``: a table of the notebooks with their status, runtime, budget,
 peak memory, device, headline metrics and claims (how many held, and the false ones),
 links to each rendered page, executed notebook, metrics.json and log, then the data each
@@ -17,6 +18,7 @@ import json
 import re
 from pathlib import Path
 
+from . import offline
 from .errors import RunError
 from .summary import format_value
 
@@ -36,18 +38,24 @@ def template(name: str):
 
 
 # nbconvert's pages load require.js and MathJax from a CDN. require.js is only for
-# interactive widgets (not kept in a static page), so it goes. MathJax is loaded only
-# after the page has loaded and only when the browser is online (late_mathjax.html.j2):
-# offline the page loads at once and shows equations as their TeX source.
+# interactive widgets (not kept in a static page), so it goes. MathJax comes from the copy
+# of jupyter-server-mathjax's MathJax that render_notebook puts beside the pages
+# (offline.py); a page without one loads the CDN's only after it has loaded and only when
+# the browser is online (late_mathjax.html.j2), so offline it shows equations as TeX source.
 _REQUIRE_JS = re.compile(r'<script[^>]*src="[^"]*require(\.min)?\.js"[^>]*>\s*</script>')
 _MATHJAX = re.compile(r'<script[^>]*src="(?P<url>[^"]*mathjax[^"]*)"[^>]*>\s*</script>', re.IGNORECASE)
 
 
-def offline_html(page: str) -> str:
-    """Make an nbconvert page load with no network (see the comment above)."""
+def offline_html(page: str, mathjax: str | None = None) -> str:
+    """Make an nbconvert page load with no network (see the comment above); ``mathjax``: the
+    relative path of the local ``MathJax.js``, if the page has one beside it."""
+    import markupsafe
+
     page = _REQUIRE_JS.sub("", page)
     late = template("late_mathjax.html.j2")
-    return _MATHJAX.sub(lambda m: late.render(url=html.unescape(m.group("url"))).strip(), page)
+    local = {"local": f"{mathjax}?{offline.MATHJAX_QUERY}",
+             "config": markupsafe.Markup(offline.MATHJAX_CONFIG)} if mathjax else {}
+    return _MATHJAX.sub(lambda m: late.render(url=html.unescape(m.group("url")), **local).strip(), page)
 
 
 @functools.cache  # a per-process cache: importing and setting up nbconvert takes seconds
@@ -64,7 +72,8 @@ def render_notebook(notebook: Path, target: Path) -> Path:
     nb = nbformat.read(notebook, as_version=4)
     body, _ = _exporter().from_notebook_node(nb, resources={"metadata": {"name": notebook.stem}})
     target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_text(offline_html(body), encoding="utf-8")
+    offline.copy_mathjax(target.parent)
+    target.write_text(offline_html(body, mathjax="mathjax/MathJax.js"), encoding="utf-8")
     return target
 
 

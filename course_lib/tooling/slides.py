@@ -132,7 +132,10 @@ def build(which: str | None = None, source: str | Path | None = None, output: st
     source = Path(source) if source else checkout.NOTEBOOK_DIR
     if not source.is_dir():
         raise RunError(f"--from {source}: not a folder (give notebooks/ or a run folder such as runs/default)")
-    names = profiles.select(which, checkout.NOTEBOOK_DIR)
+    try:
+        names = profiles.select(which, checkout.NOTEBOOK_DIR)
+    except RunError as err:  # the switch is called NOTEBOOKS here
+        raise RunError(str(err).replace("--only", "slides", 1)) from None
     out = Path(output)
     if out.exists() and not out.is_dir():
         raise RunError(f"--output {output}: is a file, not a folder")

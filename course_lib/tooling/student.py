@@ -198,7 +198,10 @@ def scores(results: dict) -> dict[str, tuple[float, float, str]]:
 def grade(notebook: str, submissions: str | Path, autograder_dir: str | Path = "build/student/autograder",
           output: str | Path | None = None) -> Path:
     """Grade every ``*.ipynb`` in ``submissions`` against ``NN_name.zip``; writes ``grades.csv``."""
-    names = profiles.select(notebook)
+    try:
+        names = profiles.select(notebook)
+    except RunError as err:
+        raise RunError(str(err).replace("--only", "grade", 1)) from None
     if len(names) != 1:
         raise RunError(f"grade {notebook!r}: name one notebook, e.g. 01")
     name = names[0]
