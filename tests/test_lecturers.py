@@ -256,10 +256,11 @@ def test_the_student_edition_has_no_solutions_and_keeps_the_self_checks(built):
             leaked = [line for line in lines if line in text and len(line) > 12
                       and not any(line in c.source for c in committed.cells)]
             assert not leaked, f"{name}: the student edition holds the solution of {key}: {leaked[:2]}"
-        assert [c.source for c in tagged(given, "exercise")] == [c.source for c in tagged(committed, "exercise")], \
+        assert [c.source.rstrip() for c in tagged(given, "exercise")] == \
+            [c.source.rstrip() for c in tagged(committed, "exercise")], \
             f"{name}: the exercise cells are not the committed blanks"
-        assert [c.source for c in tagged(given, "exercise-check")] == \
-            [c.source for c in tagged(committed, "exercise-check")], f"{name}: the self-check cells changed"
+        assert [c.source.rstrip() for c in tagged(given, "exercise-check")] == \
+            [c.source.rstrip() for c in tagged(committed, "exercise-check")], f"{name}: the self-check cells changed"
         injected = tagged(given, "injected-parameters")
         assert len(injected) == 1 and "dataset = 'mnist-sample'" in injected[0].source, \
             f"{name}: the smoke profile's parameters are not injected"

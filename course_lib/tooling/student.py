@@ -215,6 +215,7 @@ def grade(notebook: str, submissions: str | Path, autograder_dir: str | Path = "
     if not subs:
         raise RunError(f"submissions {submissions}: holds no .ipynb file")
     out = Path(output) if output else folder / "graded"
+    out.mkdir(parents=True, exist_ok=True)
     rows = []
     for sub in subs:
         res = scores(run_one(zip_path, sub, out / sub.stem))
