@@ -6,7 +6,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: course test claims smoke sweep notebooks kernel benchmarks oldest clean
+.PHONY: course test claims smoke sweep notebooks kernel benchmarks oldest clean site slides student
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -45,6 +45,22 @@ notebooks: $(STAMP)
 	$(PY) -m course_lib refresh
 
 kernel: $(STAMP)
+
+# For lecturers (README.md, "For lecturers"): everything from the committed, executed notebooks;
+# nothing is run and nothing needs the network. Outputs go to build/ (not in git).
+# The course website: open build/site/html/index.html.
+site: $(STAMP)
+	$(PY) -m course_lib site
+
+# reveal.js slides of every notebook (one: python -m course_lib slides 03): build/slides/NN_name.slides.html
+slides: $(STAMP)
+	$(PY) -m course_lib slides
+
+# The student edition (build/student/release) and its otter-grader autograder (build/student/autograder);
+# e.g. make student STUDENT="--profile smoke --only 01,02" for small, fast versions.
+STUDENT ?=
+student: $(STAMP)
+	$(PY) -m course_lib student $(STUDENT)
 
 benchmarks: $(STAMP)
 	$(PY) benchmarks/run.py
