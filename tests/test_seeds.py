@@ -35,15 +35,9 @@ def test_this_run_beside_the_seeds(tmp_path):
         seeds.beside("02_x", {"accuracy": "acc2"}, mine, "mnist-sample", table)
 
 
-# 03_autoencoder's ten seeds are still to run (issue 23): until then its summary says "no seed sweep"
-NOT_SWEPT_YET = {"03_autoencoder"}
-
-
 @pytest.mark.skipif(not seeds.TABLE.exists(), reason="no committed seed sweep")
 def test_the_committed_sweep_covers_ten_seeds_of_every_notebook():
     for name in notebooks():
         by_metric, datasets = seeds.read(name)
-        if name in NOT_SWEPT_YET and not by_metric:
-            continue
         assert by_metric, f"{name} is not in {seeds.TABLE}"
         assert max(len(v) for v in by_metric.values()) == 10 and datasets == {"mnist-sample"}, name
