@@ -140,6 +140,28 @@ def _otter(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
     return subprocess.run([*cmd, *args], cwd=cwd, capture_output=True, text=True)
 
 
+def _assign(name: str, master_path: Path, dist: Path) -> None:
+    """``otter assign --no-pdfs --no-run-tests MASTER DIST``, in this process (otter's import
+    takes seconds: once for all the notebooks, not once each)."""
+    import contextlib
+    import io
+    import logging
+
+    from otter.assign import main as otter_assign
+
+    said, cwd = io.StringIO(), os.getcwd()
+    try:
+        with contextlib.redirect_stdout(said), contextlib.redirect_stderr(said):
+            logging.disable(logging.INFO)
+            otter_assign(str(master_path), str(dist), no_pdfs=True, no_run_tests=True)
+    except Exception as err:
+        first = (str(err).strip().splitlines() or [""])[0]
+        raise RunError(f"{name}: otter assign failed: {type(err).__name__}: {first}") from None
+    finally:
+        logging.disable(logging.NOTSET)
+        os.chdir(cwd)
+
+
 def build(only: str | None = None, output: str | Path = "build/student", profile: str | None = None,
           notebook_dir: Path = checkout.NOTEBOOK_DIR, solutions_dir: Path = SOLUTIONS_DIR) -> Path:
     """``otter assign`` on each chosen notebook's master; returns ``output``."""
@@ -164,10 +186,7 @@ def build(only: str | None = None, output: str | Path = "build/student", profile
         nbformat.write(nb, src)
         dist = out / "otter" / name
         shutil.rmtree(dist, ignore_errors=True)
-        done = _otter("assign", "--no-pdfs", "--no-run-tests", str(src.resolve()), str(dist.resolve()))
-        if done.returncode != 0:
-            last = (done.stderr.strip() or done.stdout.strip()).splitlines()[-1:] or ["no output"]
-            raise RunError(f"{name}: otter assign failed: {last[0]}")
+        _assign(name, src.resolve(), dist.resolve())
         shutil.copy(dist / "student" / f"{name}.ipynb", out / "release" / f"{name}.ipynb")
         zips = sorted((dist / "autograder").glob("*.zip"))
         if not zips:
