@@ -269,13 +269,18 @@ def test_the_student_edition_has_no_solutions_and_keeps_the_self_checks(built):
             f"{name}: the autograder's copy lacks a solution"
 
 
-def blank_message(name: str) -> str:
-    """What the committed notebook's check cell printed on the blank exercise: its first line."""
+def blank_messages(name: str) -> dict[str, str]:
+    """Exercise -> the first line its check cell printed on the blank, in the committed notebook."""
     committed = nbformat.read(ROOT / "notebooks" / f"{name}.ipynb", as_version=4)
-    check = tagged(committed, "exercise-check")[0]
-    printed = "".join(o.get("text", "") for o in check.outputs if o.get("output_type") == "stream")
-    assert printed.strip(), f"{name}: the committed check cell printed nothing on the blank"
-    return printed.strip().splitlines()[0]
+    found = {}
+    for i, c in enumerate(committed.cells):
+        if "exercise" in c.metadata.get("tags", []):
+            key = student.MARK.search(c.source).group(1)
+            check = next(d for d in committed.cells[i + 1:] if "exercise-check" in d.metadata.get("tags", []))
+            printed = "".join(o.get("text", "") for o in check.outputs if o.get("output_type") == "stream").strip()
+            assert printed, f"{name}: the committed check cell of {key} printed nothing on the blank"
+            found[key] = printed.splitlines()[0]
+    return found
 
 
 def test_the_autograder_passes_the_solutions_and_fails_the_blanks(built, tmp_path, monkeypatch):
@@ -287,8 +292,9 @@ def test_the_autograder_passes_the_solutions_and_fails_the_blanks(built, tmp_pat
     assert passed and all(s == p > 0 for s, p, _ in passed.values()), f"the solutions did not pass: {passed}"
     failed = student.scores(student.run_one(zip_path, blank, tmp_path / "blank"))
     assert set(failed) == set(passed) and all(s == 0 for s, _, _ in failed.values()), f"a blank passed: {failed}"
-    first = list(failed.values())[0][2]
-    assert blank_message(GRADED) in first, f"the failure does not give the exercise's message: {first[-400:]}"
+    for key, message in blank_messages(GRADED).items():
+        said = failed[key][2]
+        assert message in said, f"{key}: the failure does not give the exercise's message: {said[-400:]}"
 
 
 def test_grade_writes_a_table(built, tmp_path, monkeypatch):
