@@ -18,11 +18,14 @@ $(STAMP): pyproject.toml
 course: $(STAMP)
 	$(PY) -m course_lib run --profile default --output runs/default
 
-# Tests never depend on the network: COURSE_DATA forces the embedded sample.
+# Tests never depend on the network: COURSE_DATA forces the embedded sample. The tests run
+# two files at a time (pytest-xdist: a file's tests stay together, so its fixtures run once);
+# nbval then re-executes the smoke notebooks one after another, since 04 reads what 03 saves.
 test: $(STAMP)
 	rm -rf runs/smoke
 	COURSE_DATA=mnist-sample $(PY) -m course_lib run --profile smoke --output runs/smoke --quiet
-	COURSE_DATA=mnist-sample $(PY) -m pytest tests runs/smoke --nbval-lax --nbval-current-env \
+	COURSE_DATA=mnist-sample $(PY) -m pytest tests -q -n 2 --dist loadfile
+	COURSE_DATA=mnist-sample $(PY) -m pytest runs/smoke --nbval-lax --nbval-current-env \
 		--nbval-sanitize-with tests/sanitize.cfg -q
 
 # CI's check of the default profile (on the embedded sample): every claim the notebooks
