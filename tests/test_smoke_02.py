@@ -1,7 +1,10 @@
-"""Checks on the smoke run of notebook 02 (MLP and small CNN): 1,000 training images of the
-embedded sample, 10 MLP epochs of batch 32 (320 plain-SGD steps, not the seed's 9,380, so the
-claim against 1-NN is not checked), 1 CNN epoch (Adam). The numbers only need to show that both
-networks learnt something and that the recipe was followed."""
+"""Checks on the smoke run of notebook 02 (a hand-trained linear classifier, the MLP and a small
+CNN): 1,000 training images of the embedded sample, 10 MLP epochs of batch 32 (320 plain-SGD
+steps, not the original post's 9,380, so the claim against 1-NN is not checked), 1 Adam epoch for
+the CNN and the MLP trained alike (so the claim between them is not checked either). The numbers
+only need to show that the models learnt something and that the recipe was followed. The
+notebook's appendix asserts that its hand-written SGD loop gives the same weights as
+``training.fit``: a smoke run that finishes has passed that check."""
 import json
 import math
 from pathlib import Path
@@ -11,7 +14,8 @@ import pytest
 SMOKE = Path(__file__).resolve().parents[1] / "runs" / "smoke"
 NAME = "02_mlp_classifier"
 KEYS = ("mlp_test_acc", "cnn_test_acc", "lr", "epochs", "train_seconds", "mlp_train_acc", "mlp_steps",
-        "lr_suggested", "hand_loop_matches_fit", "acc_1nn", "acc_mean_l1", "acc_mean_l2")
+        "lr_suggested", "acc_1nn", "acc_mean_l1", "acc_mean_l2", "linear_test_acc", "mlp_test_acc_at_min_loss",
+        "min_test_loss_epoch", "mcnemar_z", "mlp_adam_test_acc", "right_mlp_only", "right_1nn_only")
 
 
 @pytest.fixture(scope="module")
@@ -31,7 +35,8 @@ def test_recipe_and_sizes(m):
     assert m["epochs"] == 10
     assert m["mlp_steps"] == 10 * math.ceil(1000 / 32)
     assert len(m["mlp_test_acc_per_epoch"]) == m["epochs"]
-    assert m["mlp_params"] == 784 * 250 + 250 + 250 * 50 + 50 + 50 * 10 + 10  # the seed's 784-250-50-10
+    assert m["mlp_params"] == 784 * 250 + 250 + 250 * 50 + 50 + 50 * 10 + 10  # the original post's 784-250-50-10
+    assert 1 <= m["min_test_loss_epoch"] <= m["epochs"]
 
 
 def test_learning_rate_comes_from_the_finder(m):
@@ -41,26 +46,17 @@ def test_learning_rate_comes_from_the_finder(m):
     assert 1e-2 < m["lr"] < 3.0
 
 
-def test_both_networks_learn(m):
-    assert m["mlp_test_acc"] > 0.6  # chance is 0.10
+def test_every_model_learns(m):
+    assert m["linear_test_acc"] > 0.6  # chance is 0.10
+    assert m["mlp_test_acc"] > 0.6
     assert m["mlp_train_acc"] > 0.8
     assert m["cnn_test_acc"] > 0.6
+    assert m["mlp_adam_test_acc"] > 0.3  # one Adam epoch of 32 steps
     assert m["mlp_test_acc_per_epoch"][-1] > m["mlp_test_acc_per_epoch"][0] - 0.05
 
 
 def test_timings_are_real(m):
     assert math.isfinite(m["train_seconds"]) and m["train_seconds"] > 0
-    assert m["cnn_train_seconds"] > 0
-
-
-def test_resnet_only_with_cached_weights(m):
-    # offline: no weights are downloaded, so the key is present and either None or a probability
-    assert "resnet_test_acc" in m
-    assert m["resnet_test_acc"] is None or 0.0 <= m["resnet_test_acc"] <= 1.0
-
-
-def test_hand_loop_matches_fit(m):
-    assert m["hand_loop_matches_fit"] is True
 
 
 def test_every_claim_is_recorded(smoke_metrics):
@@ -72,12 +68,12 @@ def test_every_claim_is_recorded(smoke_metrics):
     assert len(claims) >= 2, claims
     assert all(isinstance(held, bool) for held in claims.values()), claims
     assert any("nearest-mean" in text for text in claims), claims
-    # the hand loop against training.fit is a unit test (test_hand_loop_matches_fit), not a claim
+    # the hand loop against training.fit is an assertion in the appendix, not a claim
     assert not any("training.fit" in text for text in claims)
-    # 320 steps, fewer than the seed's 9,380: the claim against 1-NN is not checked, and not listed as checked
+    # 320 steps, fewer than the original post's 9,380: the claim against 1-NN is not checked, and not listed as checked
     assert not any("1-NN" in text for text in claims)
     assert any("1-NN" in text for text in not_checked), not_checked
-    # 1 CNN epoch, not 3 or more: the claim against the MLP is not checked either
+    # 320 steps and 1 Adam epoch: the claim between the CNN and the MLP is not checked either
     assert not any("CNN" in text for text in claims)
     assert any("CNN" in text for text in not_checked), not_checked
 
