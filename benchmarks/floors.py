@@ -26,6 +26,7 @@ import csv
 import json
 import math
 import sys
+from inspect import signature
 from pathlib import Path
 
 import torch
@@ -114,63 +115,59 @@ k = min(p["knn_check"], n_test)
 add(nb, "1-NN check: scikit-learn brute force", 1, k, 2 * k * n * D, "analytic; f64")
 unbatchable[nb] = []  # distances to the 10 class means/medians: under 1 GFLOP; L1 has no matmul
 
-# ---------------------------------------------------------------- 02: MLP and small CNN
+# ---------------------------------------------------------------- 02: a linear model and an MLP by hand, a small CNN
 nb = "02_mlp_classifier"
 p = parameters(nb)
-n, n_test, bs = p["n_train"] or N_TRAIN, p["n_test"] or N_TEST, p["batch_size"]
+n, bs = p["n_train"] or N_TRAIN, p["batch_size"]  # the test set is always all of it
 spe = math.ceil(n / bs)
-ns = notebook_defs(nb, {"make_mlp", "make_cnn", "classification_loss"},
-                   n_pixels=D, n_classes=10, image_shape=(1, 28, 28), device="meta")
-ce = lambda m, x: ns["classification_loss"](m, x, torch.zeros(len(x), dtype=torch.long))  # noqa: E731
-mlp, cnn = ns["make_mlp"](), ns["make_cnn"](p["cnn_channels"])
+ns = notebook_defs(nb, {"make_mlp", "make_cnn", "lr_range_test"}, n_pixels=D, n_classes=10, side=28, device="meta")
+ce = lambda m, x: F.cross_entropy(m(x), torch.zeros(len(x), dtype=torch.long))  # noqa: E731
+mlp, cnn = ns["make_mlp"](), ns["make_cnn"]()
 mlp_step, cnn_step = train_flops(mlp, ce, torch.empty(bs, D)), train_flops(cnn, ce, torch.empty(bs, 1, 28, 28))
+W, b = torch.empty(D, 10, requires_grad=True), torch.empty(10, requires_grad=True)
 mlp_epochs = p["epochs"] or math.ceil(20 * math.ceil(60_000 / 128) / spe)
-add(nb, "MLP: hand-written loop vs training.fit, 2 epochs each", 2 * 2 * spe, bs, mlp_step)
-add(nb, "MLP: LR range tests (ours + training.lr_find)", 2 * p["lr_steps"], bs, mlp_step,
-    "upper bound: each stops at its blow-up (data-dependent)")
+add(nb, "linear model x @ W + b, trained by hand: 10 epochs", 10 * spe, bs, train_flops(lambda x: x @ W + b, ce, torch.empty(bs, D)))
+lr_steps = signature(ns["lr_range_test"]).parameters["steps"].default
+add(nb, "MLP: LR range test", lr_steps, bs, mlp_step, "upper bound: it stops at its blow-up (data-dependent)")
 add(nb, "MLP: three trial rates x 3 epochs", 3 * 3 * spe, bs, mlp_step)
-add(nb, "MLP: training", mlp_epochs * spe, bs, mlp_step)
-add(nb, "MLP: per-epoch loss/accuracy on train + test, final test", mlp_epochs * math.ceil(n / 2000)
-    + (mlp_epochs + 1) * math.ceil(n_test / 2000), 2000, eval_flops(mlp, torch.empty(2000, D)))
-add(nb, "1-NN: L2 cdist, test x train", math.ceil(n_test / 500), 500, 2 * 500 * n * D, "analytic")
-add(nb, "CNN: training (Adam)", p["cnn_epochs"] * spe, bs, cnn_step)
-add(nb, "CNN: per-epoch test evaluation", p["cnn_epochs"] * math.ceil(n_test / 2000), 2000,
-    eval_flops(cnn, torch.empty(2000, 1, 28, 28)))
-if p["resnet_epochs"] and list((Path(torch.hub.get_dir()) / "checkpoints").glob("resnet18-*.pth")):
-    import torchvision  # runs only where ResNet-18's weights are cached (offline: never)
-    resnet = torchvision.models.resnet18(num_classes=10)
-    add(nb, "ResNet-18 fine-tuning", p["resnet_epochs"] * spe, bs, train_flops(resnet, ce, torch.empty(bs, 3, 28, 28)))
-unbatchable[nb] = []
+add(nb, "MLP: training (hand-written loop)", mlp_epochs * spe, bs, mlp_step)
+add(nb, "MLP: per-epoch loss/accuracy on all train + test images", mlp_epochs, n + N_TEST,
+    eval_flops(mlp, torch.empty(n + N_TEST, D)))
+add(nb, "1-NN: L2 cdist, test x train", math.ceil(N_TEST / 500), 500, 2 * 500 * n * D, "analytic")
+add(nb, "CNN and MLP, matched: Adam, cnn_epochs each", p["cnn_epochs"] * spe, bs, cnn_step + mlp_step)
+add(nb, "CNN and MLP, matched: per-epoch test accuracy", p["cnn_epochs"], N_TEST,
+    eval_flops(cnn, torch.empty(N_TEST, 1, 28, 28)) + eval_flops(mlp, torch.empty(N_TEST, D)))
+add(nb, "appendix: hand-written loop vs training.fit, 2 epochs each", 2 * 2 * spe, bs, mlp_step)
+unbatchable[nb] = []  # the MLP's test probabilities, nearest means, the exercise's 64 images: under 0.1%
 
 # ---------------------------------------------------------------- 03: MLP autoencoders
 nb = "03_autoencoder"
 p = parameters(nb)
-n, n_test, bs, hid = p["n_train"] or N_TRAIN, p["n_test"] or N_TEST, p["batch_size"], p["hidden"]
-spe, seed_spe = math.ceil(n / bs), p["steps_per_epoch"]
-ae = lambda dim, h=100: autoencoder.MLPAutoencoder(dim, hidden=h)  # noqa: E731 (activations change no FLOPs)
-ae_step = lambda dim, h=100: train_flops(ae(dim, h), mse, torch.empty(bs, D))  # noqa: E731
-ae_test = lambda dim, h=100: eval_flops(ae(dim, h), torch.empty(n_test, D))  # noqa: E731
-for dim, most in ((100, 6), (50, 5), (3, 5)):  # the seed's table: 6 seed epochs at DIM 100, 5 at DIM 50 and 3
-    e = min(p["seed_epochs"], most)
-    add(nb, f"seed recipe, DIM {dim}", e * seed_spe, bs, ae_step(dim))
-    add(nb, f"seed recipe, DIM {dim}: test MSE per seed epoch", e, n_test, ae_test(dim))
-add(nb, "seed recipe, DIM 50: extra starts, 1 seed epoch", p["dim50_starts"] * seed_spe, bs, ae_step(50))
-add(nb, "seed recipe, DIM 50: extra starts, test MSE", p["dim50_starts"], n_test, ae_test(50))
-runs = 5 * p["n_seeds"]  # the notebook's five `variants`, n_seeds starts each
-add(nb, f"DIM 3 fixes: 5 variants x {p['n_seeds']} starts", runs * p["fix_epochs"] * spe, bs, ae_step(3, hid))
-add(nb, "DIM 3 fixes: test MSE per epoch", runs * p["fix_epochs"], n_test, ae_test(3, hid))
+n, bs, hid, post_spe = p["n_train"] or N_TRAIN, p["batch_size"], 100, p["steps_per_epoch"]  # HIDDEN = 100 in the notebook
+spe = math.ceil(n / bs)
+ae = lambda dim, h=hid: autoencoder.MLPAutoencoder(dim, hidden=h)  # noqa: E731 (activations change no FLOPs)
+ae_step = lambda dim, h=hid: train_flops(ae(dim, h), mse, torch.empty(bs, D))  # noqa: E731
+ae_test = lambda dim, h=hid: eval_flops(ae(dim, h), torch.empty(N_TEST, D))  # noqa: E731
 for dim in p["dims"]:
-    add(nb, f"DIM sweep: DIM {dim}", p["epochs"] * spe, bs, ae_step(dim, hid),
-        "skipped if a matching ae_2d.pt is already in the run folder" if dim == 2 else "")
-    add(nb, f"DIM sweep: DIM {dim}, test MSE per epoch + final", p["epochs"] + 1, n_test, ae_test(dim, hid))
-add(nb, "2-D codes of all training images", 1, n, eval_flops(ae(2, hid).encode, torch.empty(n, D)))
-for h in (hid, p["wide_hidden"]) if p["wide_hidden"] else ():
-    add(nb, f"width: DIM {max(p['dims'])}, hidden {h}", p["epochs"] * spe, bs, ae_step(max(p["dims"]), h))
-    add(nb, f"width: DIM {max(p['dims'])}, hidden {h}, test MSE per epoch + final", p["epochs"] + 1, n_test,
-        ae_test(max(p["dims"]), h))
-add(nb, "PCA: two fits (covariance_eigh)", 2, n, 2 * n * D * D, "analytic; f64")
-add(nb, "PCA: test reconstructions, each DIM", 1, n_test, sum(4 * n_test * D * k for k in p["dims"]), "analytic; f64")
-unbatchable[nb] = []
+    add(nb, f"DIM sweep: DIM {dim}", p["epochs"] * spe, bs, ae_step(dim))
+    add(nb, f"DIM sweep: DIM {dim}, test MSE per epoch", p["epochs"], N_TEST, ae_test(dim))
+add(nb, "PCA: two fits (covariance_eigh), pca_mse and the pictures", 2, n, 2 * n * D * D, "analytic; f64")
+add(nb, "PCA: test reconstructions, each DIM", 1, N_TEST, sum(4 * N_TEST * D * k for k in p["dims"]), "analytic; f64")
+top, lr = max(p["dims"]), p["lr"]
+for h, rate in [(hid, lr / 10)] + [(p["wide_hidden"], lr), (p["wide_hidden"], lr / 10)] * bool(p["wide_hidden"]):
+    add(nb, f"width: DIM {top}, hidden {h}, Adam {rate:g}", p["epochs"] * spe, bs, ae_step(top, h))
+    add(nb, f"width: DIM {top}, hidden {h}, Adam {rate:g}: test MSE per epoch", p["epochs"], N_TEST, ae_test(top, h))
+post_losses = next(ast.literal_eval(s.value) for c in cells(nb) if c["cell_type"] == "code"  # the post's printed
+                   for s in ast.parse("".join(c["source"])).body  # losses, one per epoch, for each DIM
+                   if isinstance(s, ast.Assign) and getattr(s.targets[0], "id", "") == "POST_LOSSES")
+for dim, post_epochs in ((dim, len(losses)) for dim, losses in post_losses.items()):
+    add(nb, f"the post's recipe, DIM {dim}", post_epochs * post_spe, bs, ae_step(dim))
+    add(nb, f"the post's recipe, DIM {dim}: test MSE per epoch + summary's errors", post_epochs + 1, N_TEST, ae_test(dim))
+runs = 5 * p["n_starts"]  # the notebook's five `variants`, n_starts each
+add(nb, f"DIM 3 fixes: 5 variants x {p['n_starts']} starts", runs * p["fix_epochs"] * spe, bs, ae_step(3))
+add(nb, "DIM 3 fixes: test MSE per epoch", runs * p["fix_epochs"], N_TEST, ae_test(3))
+add(nb, "2-D codes of all test and training images", 1, N_TEST + n, eval_flops(ae(2).encode, torch.empty(N_TEST + n, D)))
+unbatchable[nb] = []  # health codes, gradient norms on 1,000 images, 2-D code distances: under 0.1% or memory-bound
 
 # ---------------------------------------------------------------- 04: VAEs, embeddings, anomaly scores
 nb = "04_vae_visualisation"
