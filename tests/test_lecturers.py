@@ -21,7 +21,6 @@ import json
 import re
 import shutil
 import subprocess
-from html.parser import HTMLParser
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
@@ -29,6 +28,7 @@ import nbformat
 import pytest
 
 from course_lib.tooling import checkout, site, slides, student
+from test_browser import Elements
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = checkout.notebooks(ROOT / "notebooks")
@@ -59,17 +59,16 @@ def offline_prefix() -> list[str]:
     return []
 
 
-class Page(HTMLParser):
+class Page(Elements):
+    """The links and images test_browser collects, plus every asset a page loads and its visible text."""
+
     def __init__(self):
         super().__init__()
-        self.links, self.images, self.assets, self.text, self._skip = [], [], [], [], 0
+        self.assets, self.text, self._skip = [], [], 0
 
     def handle_starttag(self, tag, attrs):
+        super().handle_starttag(tag, attrs)
         attrs = dict(attrs)
-        if tag == "a" and attrs.get("href"):
-            self.links.append(attrs["href"])
-        if tag == "img":
-            self.images.append(attrs.get("src") or "")
         if tag in ("script", "link", "img", "iframe", "source", "video", "audio"):
             self.assets += [v for k, v in attrs.items() if k in ("src", "href") and v]
         if tag in ("script", "style"):
