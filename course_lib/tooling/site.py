@@ -18,6 +18,7 @@ import time
 from pathlib import Path
 
 from . import checkout, offline
+from .runner import refuse_a_file
 from .errors import RunError
 
 CONF = '''# Written by python -m course_lib site (course_lib/tooling/site.py); rebuilt on every build.
@@ -100,8 +101,7 @@ def build(source: str | Path | None = None, output: str | Path = "build/site", q
     """Build the site from ``source`` (default: the committed notebooks) into ``output``; returns index.html."""
     source = Path(source) if source else checkout.NOTEBOOK_DIR
     out = Path(output)
-    if out.exists() and not out.is_dir():
-        raise RunError(f"--output {output}: is a file, not a folder")
+    refuse_a_file(out, output)
     project = out / "_source"
     start = time.perf_counter()
     pages = write_project(source, project)

@@ -23,6 +23,7 @@ import re
 from pathlib import Path
 
 from . import checkout, offline, profiles
+from .runner import refuse_a_file
 from .errors import RunError
 
 PROSE_PER_SLIDE = 900
@@ -137,8 +138,7 @@ def build(which: str | None = None, source: str | Path | None = None, output: st
     except RunError as err:  # the switch is called NOTEBOOKS here
         raise RunError(str(err).replace("--only", "slides", 1)) from None
     out = Path(output)
-    if out.exists() and not out.is_dir():
-        raise RunError(f"--output {output}: is a file, not a folder")
+    refuse_a_file(out, output)
     out.mkdir(parents=True, exist_ok=True)
     written = []
     for name in names:

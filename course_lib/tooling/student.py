@@ -34,6 +34,7 @@ import sys
 from pathlib import Path
 
 from . import checkout, profiles
+from .runner import refuse_a_file
 from .errors import RunError
 
 SOLUTIONS_DIR = checkout.ROOT / "tests" / "solutions"
@@ -170,17 +171,14 @@ def build(only: str | None = None, output: str | Path = "build/student", profile
     names = profiles.select(only, notebook_dir)
     prof = profiles.load_profile(profile, notebook_dir=notebook_dir) if profile else None
     out = Path(output)
-    if out.exists() and not out.is_dir():
-        raise RunError(f"--output {output}: is a file, not a folder")
+    refuse_a_file(out, output)
     for sub in ("release", "autograder", "masters"):
         (out / sub).mkdir(parents=True, exist_ok=True)
     for name in names:
         params = None
-        if prof is not None:
-            params = {k: v for k, v in (prof.get("common") or {}).items()}
-            params.update(((prof.get("notebooks") or {}).get(name) or {}).get("parameters") or {})
-            declared = profiles.notebook_parameters(name, notebook_dir)
-            params = {k: v for k, v in params.items() if k in declared and k != "output_dir"}
+        if prof is not None:  # the profile's values, checked as a run checks them; output_dir stays the notebook's
+            params = profiles.parameters_for(name, prof, {}, out / "masters", notebook_dir)
+            del params["output_dir"]
         nb = master(Path(notebook_dir) / f"{name}.ipynb", solutions_dir, params)
         src = out / "masters" / f"{name}.ipynb"
         nbformat.write(nb, src)
