@@ -26,7 +26,8 @@ from .execute import ensure_kernel, execute_one, machine
 
 
 def refuse_a_file(out: Path, output) -> None:
-    """A one-line RunError if the output folder asked for is a file (the runner and the sweep share it)."""
+    """A one-line RunError if the output folder asked for is a file (the runner, the sweep, the site, the
+    slides and the student edition share it)."""
     if out.exists() and not out.is_dir():
         raise RunError(f"--output {output}: that is a file, not a folder; give a folder (it is created if missing)")
 
