@@ -6,11 +6,14 @@ from pathlib import Path
 import pytest
 
 NAME = "04_vae_visualisation"
-KEYS = ("test_elbo", "recon_mse", "kl", "active_dims", "sample_pixel_std", "silhouette_vae", "silhouette_ae",
-        "knn5_acc_vae", "knn5_acc_ae", "trust_vae", "trust_ae", "auc_ae", "auc_vae", "auc_chained", "beta", "epochs")
+KEYS = ("test_elbo", "recon_mse", "kl", "active_dims", "info_vae", "info_seed_recipe", "knn5_acc_vae", "knn5_acc_ae",
+        "trust_vae", "trust_ae", "mean_image_mse", "beta", "epochs")
 SEED_KEYS = ("kl", "active_dims", "test_elbo", "recon_mse")
-AE_CLAIM = ("The working VAE's codes are far above chance (5-NN accuracy above 0.3); on MNIST digits they are no better than "
-            "the AE's: neither 5-NN accuracy nor trustworthiness favours the VAE by more than 0.01 (on Fashion-MNIST the two tie)")
+VARIANTS = ("working VAE", "original post's regime", "AE (same layers, no KL)", "BCE instead of squared error",
+            "original post's scaling, Adam")
+DETECTORS = ("ink", "mean_image", "class_mean", "nearest_image", "ae", "vae", "chained")
+INK_CLAIM = "no pixel rule catches the held-out digits trivially"
+N_CLAIMS = 8
 
 
 @pytest.fixture(scope="module")
@@ -31,41 +34,36 @@ def test_keys_present_and_finite(m):
     for key in SEED_KEYS:
         assert key in m["seed_recipe"], f"seed_recipe.{key}"
         assert math.isfinite(m["seed_recipe"][key]), f"seed_recipe.{key}"
+    assert set(m["compare"]) == set(VARIANTS)
 
 
-def test_seed_regime_keeps_the_seed_kl_weight(m):
-    # batch 10 with the seed's loss: each nat of KL weighs 784 x 10
-    assert m["seed_recipe"]["batch_size"] == 10
-    assert m["seed_recipe"]["kl_weight"] == 7840
-
-
-def test_seed_regime_collapses(m):
+def test_original_regime_collapses(m):
     assert m["seed_recipe"]["kl"] < 0.05
     assert m["seed_recipe"]["active_dims"] == 0
+    assert m["info_seed_recipe"] < 0.05  # a code that says (almost) nothing
 
 
 def test_working_vae_uses_its_code(m):
-    # the samples, manifold and anomaly lessons draw from this model
+    # the samples, the manifold and the anomaly lessons draw from this model
     assert m["kl"] > 1.0
     assert m["active_dims"] == 2
-    assert m["sample_pixel_std"] > 0.03
     assert m["recon_mse"] < m["mean_image_mse"]
+    # the information estimate is a part of the average KL, up to the noise of one draw per image
+    assert 0.3 * m["kl"] < m["info_vae"] < 1.1 * m["kl"]
 
 
 def test_elbos_are_of_plausible_size(m):
     # nats per 784-pixel image: the Gaussian (variance 1/2) ELBO includes its -448.7 normaliser
     assert -900 < m["test_elbo"] < -448
     assert m["test_elbo"] > m["seed_recipe"]["test_elbo"]
-    for row in m["compare"].values():
-        assert -900 < row["gaussian_elbo"] < -448
-        assert -700 < row["bernoulli_elbo"] < 0
 
 
-def test_per_image_scaling_keeps_the_code_alive_and_seed_scaling_does_not(m):
-    per_image = m["compare"]["BCE, per image"]
-    seed_scaled = m["compare"]["BCE, seed scaling, batch 100"]
-    assert per_image["kl"] > 1.0 and per_image["active_dims"] == 2
-    assert seed_scaled["kl"] < 0.1 * per_image["kl"]
+def test_one_change_variants(m):
+    c = m["compare"]
+    assert c["BCE instead of squared error"]["kl"] > 1.0 and c["BCE instead of squared error"]["active_dims"] == 2
+    assert c["original post's scaling, Adam"]["kl"] < 0.1 * c["working VAE"]["kl"]
+    assert c["AE (same layers, no KL)"]["kl"] is None  # an AE has no KL: recorded as null, not as a number
+    assert c["AE (same layers, no KL)"]["recon_mse"] < m["mean_image_mse"]
 
 
 def test_chance_levels_are_what_chance_gives(m):
@@ -74,20 +72,16 @@ def test_chance_levels_are_what_chance_gives(m):
     assert 0.45 < chance["trust"] < 0.56  # a random map
 
 
-def test_embedding_scores_in_range_and_beat_chance(m):
-    for key in ("trust_ae", "trust_vae"):
-        assert 0.0 <= m[key] <= 1.0
-    for key in ("silhouette_ae", "silhouette_vae"):
-        assert -1.0 <= m[key] <= 1.0
+def test_embedding_scores_beat_chance(m):
     assert m["knn5_acc_ae"] > 0.3 and m["knn5_acc_vae"] > 0.3  # chance is 0.1
-    assert m["trust_ae"] > 0.6 and m["trust_vae"] > 0.6  # a random map: 0.5
+    assert 0.6 < m["trust_ae"] <= 1.0 and 0.6 < m["trust_vae"] <= 1.0  # a random map: 0.5
 
 
-def test_anomaly_detection_beats_chance_under_strong_corruption(m):
-    strongest = max(m["auc_by_fraction"], key=float)
-    row = m["auc_by_fraction"][strongest]
-    for key in ("AE", "VAE", "AE->VAE chained"):
-        assert row[key] > 0.9, key
+def test_heldout_aucs_are_aucs(m):
+    assert set(m["auc_heldout"]) == set(DETECTORS)
+    for key, value in m["auc_heldout"].items():
+        assert 0.0 <= value <= 1.0, key
+    assert m["auc_heldout"]["nearest_image"] > 0.6  # memorising the nine classes already finds a new one
 
 
 def test_kl_and_gaussian_nll_match_torch_distributions(m):
@@ -98,24 +92,20 @@ def test_kl_and_gaussian_nll_match_torch_distributions(m):
 
 def test_claims_are_recorded_as_booleans(run):
     claims = run["claims"]
-    assert len(claims) >= 6
+    assert len(claims) >= 4
     assert all(isinstance(held, bool) for held in claims.values()), claims
     assert set(claims) <= set(run["claim_details"]), "each claim keeps the numbers behind it"
-    assert len(claims) + len(run["not_checked"]) == 11, "eleven claims, each checked or said why not"
-    assert AE_CLAIM in claims
+    assert len(claims) + len(run["not_checked"]) == N_CLAIMS, "every claim checked or said why not"
 
 
-def test_the_4000_image_claim_is_not_checked_on_the_smoke_profile(run):
-    # the smoke profile trains on 2,000 images: the claim is recorded as not checked, never as true
-    assert any(text.startswith("With 4,000 or more training images") for text in run["not_checked"])
-    assert not any(text.startswith("With 4,000 or more training images") for text in run["claims"])
+def test_the_40000_step_claim_is_not_checked_on_the_smoke_profile(run):
+    # the smoke profile runs 600 of the original post's 40,000 steps: recorded as not checked, never as true
+    assert any(text.startswith("after the original post's 40,000 steps") for text in run["not_checked"])
 
 
-def test_an_undertrained_autoencoder_loses_to_the_vae(counterfactual):
-    # Notebook 03's 2-D autoencoder is missing next to a counterfactual run, so the notebook retrains it, here for
-    # two epochs instead of the smoke's five: it is below the mean image (its health check passes) but its codes no
-    # longer beat the working VAE's, and the notebook records that finding as false instead of stopping (papermill
-    # raises if a cell fails).
-    record = counterfactual(NAME, ae_epochs=2)
-    assert record["metrics"]["ae_source"] == "retrained here"
-    assert record["claims"][AE_CLAIM] is False, record["claim_details"][AE_CLAIM]
+def test_a_digit_that_ink_alone_finds_refutes_the_claim(counterfactual):
+    # Held out alone, the 1s are the thinnest digits: the ink heuristic finds them, and the claim that no pixel rule
+    # catches the held-out digits trivially is recorded as false instead of stopping the notebook.
+    record = counterfactual(NAME, held_out=[1])
+    claim = next(text for text in record["claims"] if text.startswith(INK_CLAIM))
+    assert record["claims"][claim] is False, record["claim_details"][claim]
