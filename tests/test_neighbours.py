@@ -81,3 +81,31 @@ def test_rank_penalties_of_a_map_row_by_row_equal_the_matrix_path(monkeypatch):
         row_by_row = nb._rank_penalties(y, nn_y, [nn_x, nn_y], 5, 128)
         monkeypatch.setattr(nb, "LOW_DIM", 0)
         assert nb._rank_penalties(y, nn_y, [nn_x, nn_y], 5, 128) == row_by_row
+
+
+def test_rnx_and_trustworthiness_match_their_definitions_from_a_full_rank_matrix():
+    # notebook 05 writes the measures from an n x n rank matrix; course_lib works from kNN lists.
+    # On points without tied distances the two must agree exactly: one neighbour of one point
+    # moved would change Q_NX(K) by 1 / (n K), far above the tolerance.
+    from scipy.spatial.distance import cdist
+
+    gen = torch.Generator().manual_seed(0)
+    x, n, k_top = torch.randn(300, 20, generator=gen, dtype=torch.float64), 300, 60
+    y = x[:, :2] + 0.3 * torch.randn(300, 2, generator=gen, dtype=torch.float64)
+
+    def ranks(p):
+        d = cdist(p, p)
+        np.fill_diagonal(d, -np.inf)
+        r = np.empty(d.shape, dtype=np.int64)
+        np.put_along_axis(r, np.argsort(d, axis=1), np.arange(len(p))[None, :], axis=1)
+        return r
+
+    rx, ry = ranks(x.numpy()), ranks(y.numpy())
+    K = np.arange(1, k_top + 1)
+    q = np.array([((rx >= 1) & (rx <= k) & (ry >= 1) & (ry <= k)).sum(1).mean() / k for k in K])
+    rnx = ((n - 1) * q - K) / (n - 1 - K)
+    ours = nb.rnx_curve(nb.qnx_curve(knn.search(x, k_top).indices, knn.search(y, k_top).indices), n).numpy()
+    assert np.abs(ours - rnx).max() < 1e-12
+    intruders = (ry >= 1) & (ry <= 5) & (rx > 5)
+    t = 1 - 2 * np.where(intruders, rx - 5, 0).sum() / (n * 5 * (2 * n - 3 * 5 - 1))
+    assert abs(nb.trustworthiness(x, y, 5) - t) < 1e-6  # course_lib computes in float32
