@@ -20,7 +20,7 @@ course: $(STAMP)
 
 # Tests never depend on the network: COURSE_DATA forces the embedded sample. The tests run
 # two files at a time (pytest-xdist: a file's tests stay together, so its fixtures run once);
-# nbval then re-executes the smoke notebooks one after another, since 04 reads what 03 saves.
+# nbval then re-executes the smoke notebooks one after another (each uses both cores).
 test: $(STAMP)
 	rm -rf runs/smoke
 	COURSE_DATA=mnist-sample $(PY) -m course_lib run --profile smoke --output runs/smoke --quiet
