@@ -1,4 +1,4 @@
-"""The MLP autoencoder of notebook 03, shared with notebook 04 (which reloads 03's 2-D model).
+"""The MLP autoencoder of notebook 03, which saves its 2-D model (`ae_2d.pt`) beside its outputs.
 
 ``MLPAutoencoder(dim)`` is 784 -> hidden -> dim -> hidden -> 784: an encoder whose code
 may pass through tanh, and a decoder ending in a sigmoid so pixels land in [0, 1]. The
