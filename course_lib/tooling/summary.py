@@ -19,7 +19,7 @@ HEADLINES = {
     "02_mlp_classifier": ("mlp_test_acc", "cnn_test_acc", "train_seconds"),
     "03_autoencoder": ("mse_2d", "pca_mse_2d", "seed_dim3_mse"),
     "04_vae_visualisation": ("test_elbo", "recon_mse", "info_vae", "knn5_acc_vae"),
-    "05_neighbourhood_preservation": ("score10_relu_mse", "np_vs_relu_mse_score10", "knn_seconds"),
+    "05_neighbourhood_preservation": ("score10_relu_mse", "np_vs_relu_mse_score10", "knn5_accuracy"),
     "06_transformer_dataset_similarity": ("pixel_mse_on_p", "patch_mse_on_p", "p_value_pixel_tokens",
                                           "speedup_patch_vs_pixel"),
 }
