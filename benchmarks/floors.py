@@ -1,13 +1,14 @@
 """Compute floors: at best, how fast could each notebook of the `full` profile run on this CPU?
 
-    python benchmarks/floors.py --peak 180 --run runs/full-fashion   # paths relative to the checkout
+    python benchmarks/floors.py --peak 180 --run runs/full-fashion   # --run: relative to the checkout, or absolute
 
 for `python -m course_lib run --profile full -p dataset=fashion-mnist` (60,000 training, 10,000
 test images). A notebook's floor is the FLOPs of its matrix multiplies and convolutions (training
 steps forward + backward, evaluation passes forward, distance matrices 2*n*m*d) over the measured
-float32 sgemm peak (--peak, GFLOP/s: benchmarks/run.py --only gemm), plus the measured seconds of
-what no matmul does (t-SNE, UMAP, the exact kNN's L1 kernel and top-k heaps: its L2 time less the
-floor of its distance blocks), read from the run's metrics.json where the notebook records them.
+float32 sgemm peak (--peak, GFLOP/s: benchmarks/run.py --only gemm), plus the seconds of what no
+matmul does. No current notebook records those seconds in its metrics.json, so these parts (05's
+t-SNE, UMAP, L1 kNN, top-k heaps and rank counting; 04's ranks and densities; 06's permutation
+bookkeeping) are named "not recorded" and left out: the floor is their matmuls alone.
 
 Model FLOPs: torch.utils.flop_counter on the real course_lib classes and the notebooks' own model
 code (their functions and classes, executed from the .ipynb), built on the "meta" device, so
@@ -15,10 +16,10 @@ nothing is computed. Distances, PCA and scikit-learn are counted by hand ("analy
 follow what the runner passes: the parameters cell, overridden by params/<profile>.yaml.
 
 Limits: a lower bound, and a loose one. Elementwise and memory-bound work (activations, losses,
-softmax over 785 x 785 attention maps, N x N distances of 2-D codes), Python overhead, optimizer
-steps, shuffling and plots are not in it; float64 ("f64") and int8 matmuls are counted at the
-float32 rate; work under ~0.1% of a notebook's FLOPs is left out. Rank computations and KD-tree
-searches are named but not added: the notebooks do not time them.
+softmax over 785 x 785 attention maps, N x N distances of 2-D codes, kernel-matrix gathers), Python
+overhead, optimizer steps, shuffling and plots are not in it; float64 ("f64") and int8 matmuls are
+counted at the float32 rate; work under ~0.1% of a notebook's FLOPs is left out, and so is what
+t-SNE and UMAP compute inside (their PCA and neighbour searches).
 """
 import argparse
 import ast
@@ -36,7 +37,7 @@ from torch.utils.flop_counter import FlopCounterMode
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # run from a checkout without installing
-from course_lib import autoencoder, records, stacked_autoencoders  # noqa: E402
+from course_lib import autoencoder, knn, stacked_autoencoders  # noqa: E402
 from course_lib.tooling import profiles  # noqa: E402
 from course_lib.transformers import PatchTokenAE, PixelTokenAE  # noqa: E402
 
@@ -76,8 +77,9 @@ def notebook_defs(nb, names, **env):
     return ns
 
 
-def metrics(nb):
-    return records.read(RUN / nb)["metrics"] if (RUN / nb / "metrics.json").exists() else {}
+def constant(nb, name):  # the value of a top-level `name = <literal>` in the notebook's code
+    return next(ast.literal_eval(s.value) for c in cells(nb) if c["cell_type"] == "code" for s in ast.parse("".join(c["source"])).body
+                if isinstance(s, ast.Assign) and getattr(s.targets[0], "id", "") == name)
 
 
 def count(fn):  # FLOPs of fn(), forward and any backward in it
@@ -137,7 +139,7 @@ add(nb, "1-NN: L2 cdist, test x train", math.ceil(N_TEST / 500), 500, 2 * 500 * 
 add(nb, "CNN and MLP, matched: Adam, cnn_epochs each", p["cnn_epochs"] * spe, bs, cnn_step + mlp_step)
 add(nb, "CNN and MLP, matched: per-epoch test accuracy", p["cnn_epochs"], N_TEST,
     eval_flops(cnn, torch.empty(N_TEST, 1, 28, 28)) + eval_flops(mlp, torch.empty(N_TEST, D)))
-add(nb, "appendix: hand-written loop vs training.fit, 2 epochs each", 2 * 2 * spe, bs, mlp_step)
+add(nb, "appendix: hand-written loop vs training.fit, 2 epochs of 20 steps each", 2 * 2 * 20, bs, mlp_step)
 unbatchable[nb] = []  # the MLP's test probabilities, nearest means, the exercise's 64 images: under 0.1%
 
 # ---------------------------------------------------------------- 03: MLP autoencoders
@@ -157,9 +159,7 @@ top, lr = max(p["dims"]), p["lr"]
 for h, rate in [(hid, lr / 10)] + [(p["wide_hidden"], lr), (p["wide_hidden"], lr / 10)] * bool(p["wide_hidden"]):
     add(nb, f"width: DIM {top}, hidden {h}, Adam {rate:g}", p["epochs"] * spe, bs, ae_step(top, h))
     add(nb, f"width: DIM {top}, hidden {h}, Adam {rate:g}: test MSE per epoch", p["epochs"], N_TEST, ae_test(top, h))
-post_losses = next(ast.literal_eval(s.value) for c in cells(nb) if c["cell_type"] == "code"  # the post's printed
-                   for s in ast.parse("".join(c["source"])).body  # losses, one per epoch, for each DIM
-                   if isinstance(s, ast.Assign) and getattr(s.targets[0], "id", "") == "POST_LOSSES")
+post_losses = constant(nb, "POST_LOSSES")  # the post's printed losses, one per epoch, for each DIM
 for dim, post_epochs in ((dim, len(losses)) for dim, losses in post_losses.items()):
     add(nb, f"the post's recipe, DIM {dim}", post_epochs * post_spe, bs, ae_step(dim))
     add(nb, f"the post's recipe, DIM {dim}: test MSE per epoch + summary's errors", post_epochs + 1, N_TEST, ae_test(dim))
@@ -169,46 +169,43 @@ add(nb, "DIM 3 fixes: test MSE per epoch", runs * p["fix_epochs"], N_TEST, ae_te
 add(nb, "2-D codes of all test and training images", 1, N_TEST + n, eval_flops(ae(2).encode, torch.empty(N_TEST + n, D)))
 unbatchable[nb] = []  # health codes, gradient norms on 1,000 images, 2-D code distances: under 0.1% or memory-bound
 
-# ---------------------------------------------------------------- 04: VAEs, embeddings, anomaly scores
+# ---------------------------------------------------------------- 04: a 2-D VAE, its collapse, its codes, held-out classes
 nb = "04_vae_visualisation"
-p, m04 = parameters(nb), metrics(nb)
-n, n_test = p["n_train"] or N_TRAIN, p["n_test"] or N_TEST
-ns = notebook_defs(nb, {"reparameterise", "VAE", "kl_divergence", "vae_loss_terms", "make_vae_loss"})
-vae = ns["VAE"](p["hidden"])
-vae_step = lambda b, recon, scaling: train_flops(  # noqa: E731
-    vae, lambda m, x: ns["make_vae_loss"](recon, scaling, p["beta"])(m, x, None), torch.empty(b, D))
-enc = eval_flops(vae.encode, torch.empty(n_test, D)) / n_test  # per image
-dec = eval_flops(vae.decode, torch.empty(n_test, 2)) / n_test
-seed_bs = p["seed_batch_size"]
-seed_spe = math.ceil(n / seed_bs)
-seed_epochs = max(1, round(p["seed_steps"] / seed_spe))
-add(nb, "seed regime VAE (SGD)", seed_epochs * seed_spe, seed_bs, vae_step(seed_bs, "mse", "seed"),
-    "runs on 1 thread (the floor assumes all); reloaded instead if seed_recipe/vae.pt matches")
-add(nb, "working VAE", p["epochs"] * math.ceil(n / p["batch_size"]), p["batch_size"],
-    vae_step(p["batch_size"], p["recon"], p["scaling"]), "reloaded instead if vae.pt matches")
-add(nb, "two comparison VAEs (BCE)", 2 * p["compare_epochs"] * math.ceil(n / 100), 100, vae_step(100, "bce", "per_image"))
-add(nb, "per-epoch test KL and MSE (encode, decode mu)", seed_epochs + p["epochs"] + 2 * p["compare_epochs"],
-    n_test, n_test * (enc + dec))
-n_auc = 1 + len(set(p["corrupt_sweep"]) | {p["corrupt_fraction"]})  # ROC calls: the main one + the sweep
-add(nb, "ELBO passes (encode + 5 decodes): 6 scores, 2 norms, 3 per ROC call", 6 + 2 + 3 * n_auc, n_test,
-    n_test * (enc + 5 * dec), "train set for the norms (same size at full)")
-add(nb, "codes (mu): seed's, active dims, 7 code sets x train+test, scatter", 2 + 6 + 14 + 2, n_test, n_test * enc)
-ae2 = ae(2)
-if m04.get("ae_source", "reloaded").startswith("retrained"):
-    add(nb, "2-D AE retrained (03's was missing)", p["ae_epochs"] * math.ceil(n / 100), 100,
-        train_flops(ae2, mse, torch.empty(100, D)))
-add(nb, "2-D AE: reconstruction errors and codes", 7 + 2 * n_auc, n_test, eval_flops(ae2, torch.empty(n_test, D)))
-n_ev = min(p["n_eval"] or n_test, n_test)
-add(nb, "trustworthiness (scikit-learn), pixel distances, 10 maps", 10, n_ev, 2 * n_ev ** 2 * D, "analytic; f64")
-add(nb, "silhouette of raw pixels", 1, n_ev, 2 * n_ev ** 2 * D, "analytic; f64")
-add(nb, "5-NN classifier on raw pixels", 1, n_test, 2 * n_test * n * D, "analytic; f64")
+p = parameters(nb)
+n, bs, ep, held = p["n_train"] or N_TRAIN, p["batch_size"], p["epochs"], len(p["held_out"])
+ns = notebook_defs(nb, {"reparameterise", "VAE", "kl_divergence", "vae_loss", "ae_loss"}, HIDDEN=400)  # HIDDEN as in the notebook
+vae, vae_loss, ae_loss = ns["VAE"](), ns["vae_loss"], ns["ae_loss"]
+step = lambda loss, b: train_flops(vae, lambda m, x: loss(m, x, None), torch.empty(b, D))  # noqa: E731
+enc = eval_flops(vae.encode, torch.empty(N_TEST, D)) / N_TEST  # per image
+dec = eval_flops(vae.decoder, torch.empty(N_TEST, 2)) / N_TEST
+post_epochs = max(1, round(p["seed_steps"] / math.ceil(n / 10)))
+nine, small = n * 9 // 10, 1000 if 1000 < n else 0  # a held-out model's images (about 9/10); appendix A's AE
+add(nb, f"the original post's regime: SGD, batch 10, {post_epochs} epochs", post_epochs * math.ceil(n / 10), 10,
+    step(vae_loss(scaling="post"), 10), "runs on 1 thread (the floor assumes all)")
+for what, loss in [("working VAE", vae_loss()), ("AE (no KL)", ae_loss), ("BCE VAE", vae_loss("bce")),
+                   ("the post's scaling, Adam", vae_loss(scaling="post"))]:
+    add(nb, f"{what}: Adam, {ep} epochs", ep * math.ceil(n / bs), bs, step(loss, bs))
+add(nb, f"held-out classes: an AE + a VAE without each of {held}", held * p["anomaly_epochs"] * math.ceil(nine / bs), bs,
+    step(ae_loss, bs) + step(vae_loss(), bs), "about 9/10 of the images each")
+add(nb, "appendix A: the AE on 1,000 images", ep * math.ceil(small / bs), bs, step(ae_loss, bs))
+add(nb, "fit_vae's per-epoch test KL and MSE (encode, decode mu)",
+    post_epochs + 4 * ep + 2 * held * p["anomaly_epochs"] + ep * bool(small), N_TEST, N_TEST * (enc + dec))
+add(nb, "ELBO (4 draws) + MSE: 7 summaries, 2 per held-out class", 7 + 2 * held, N_TEST, N_TEST * (enc + 5 * dec),
+    "the chained score's 2,000 reference images left out")
+add(nb, "AE errors of the test images, 2 per held-out class", 2 * held, N_TEST, N_TEST * (enc + dec))
+add(nb, "codes (mu): 5 models x train + test, the post's of train", 1, 5 * (n + N_TEST) + n, (5 * (n + N_TEST) + n) * enc)
+add(nb, "distance to the nearest training image (cdist)", held, N_TEST, 2 * N_TEST * nine * D, "analytic (cdist's matmul path)")
+n_ev = min(N_TEST, 2000)
+add(nb, "trustworthiness (scikit-learn), pixel distances: 7 maps + appendix A", 7 + bool(small), n_ev, 2 * n_ev ** 2 * D,
+    "analytic; f64")
+add(nb, "5-NN classifier on raw pixels", 1, N_TEST, 2 * N_TEST * n * D, "analytic; f64")
 add(nb, "PCA-2 (covariance_eigh)", 1, n, 2 * n * D * D, "analytic")
-unbatchable[nb] = [("trustworthiness ranks (argsort, 10 maps)", None)]
+unbatchable[nb] = [("trustworthiness ranks (argsort, 8 maps)", None), ("I(x; z) mixture densities", None)]
 
-# ---------------------------------------------------------------- 05: kNN at scale, stacked autoencoders
+# ---------------------------------------------------------------- 05: pixel kNN, four small autoencoders, every map measured
 nb = "05_neighbourhood_preservation"
-p, m05 = parameters(nb), metrics(nb)
-n, bs, make = p["n_train"] or N_TRAIN, p["batch_size"], stacked_autoencoders.make_autoencoder
+p = parameters(nb)
+n, bs, make, baselines = p["n_train"] or N_TRAIN, p["batch_size"], stacked_autoencoders.make_autoencoder, p["baselines"]
 spe = math.ceil(n / bs)
 
 
@@ -221,81 +218,56 @@ def stack_step(kinds, losses):  # one step of fit_many: all models' layers as ba
     return count(step)
 
 
-def inspect(x):  # the notebook's inspect(): encode, reconstruct, then layer by layer for the ReLU activity
-    relu.encode(x), relu(x)
-    for layer in list(relu.encoder) + list(relu.decoder):
-        x = layer(x)
-
-
 relu, four = make("relu"), stack_step(["linear", "linear", "relu", "relu"], ["l1", "mse", "l1", "mse"])
-blocks = [min(p["knn_block"], n - s) for s in range(0, n, p["knn_block"])]  # knn.search: above 10,000 points,
-knn_flop = 2 * D * ((n * n + sum(b * b for b in blocks)) // 2 if n > 10_000 else n * n)  # only blocks a <= b
-kernel = m05.get("knn_path", {}).get("l2", {}).get("kernel", "calibrated: int8-matmul or float32-exact")
-add(nb, f"pixel kNN, L2, k = {p['k_max']}: distance blocks", 1, n, knn_flop, f"analytic; kernel {kernel}")
-if p["reference_epochs"]:
-    add(nb, "plain one-model loop (reference timing)", p["reference_epochs"] * spe, bs, train_flops(relu, mse, torch.empty(bs, D)))
-add(nb, "seed recipe as written: 4 models stacked", p["epochs"] * spe, bs, four)
-if p["diagnose"]:
-    add(nb, "diagnosis: 3 one-change recipes + more steps", (3 * p["epochs"] + p["long_epochs"]) * spe, bs, four)
-add(nb, "the fix: 4 models, one stack (signed inputs for the ReLU pair)", p["epochs"] * spe, bs,
-    stack_step(["linear"] * 2, ["l1", "mse"]) + stack_step(["relu"] * 2, ["l1", "mse"]))
-add(nb, "np_ae: images and their neighbours, encoded together", (p["np_epochs"] or p["epochs"]) * spe, 2 * bs,
-    train_flops(relu, mse, torch.empty(2 * bs, D)), "its 100 x 100 2-D cdist left out")
-add(nb, "inspect: codes, reconstructions, ReLU activity", 4 * (2 + 4 * p["diagnose"]) + 1, n,
-    eval_flops(inspect, torch.empty(n, D)))
-baselines = [b for b in p["baselines"] if b == "pca" or n <= p["baseline_max_n"]]
+blocks = [min(knn.DEFAULT_BLOCK, n - s) for s in range(0, n, knn.DEFAULT_BLOCK)]  # knn.search: above STRIPS_MAX_N
+knn_flop = 2 * D * ((n * n + sum(b * b for b in blocks)) // 2 if n > knn.STRIPS_MAX_N else n * n)  # points, blocks a <= b
+rows_flop = 2 * n * n * D  # neighbours' rank penalties: every row of the pixel distances (float32 addmm)
+add(nb, "pixel kNN, L2, k = 200: distance blocks", 1, n, knn_flop, "analytic; 8-bit: int8-matmul or float32-exact, calibrated")
 if "pca" in baselines:
     add(nb, "PCA-2 baseline (covariance_eigh)", 1, n, 2 * n * D * D, "analytic")
-n_maps = 5 + len(baselines)  # the four fixed models, np_ae, the baselines
-add(nb, f"trustworthiness: pixel distance rows, {n_maps} maps at once", 1, n, 2 * n * n * D, "analytic")
-add(nb, f"continuity: 2-D distance rows, {n_maps} maps", n_maps, n, 2 * n * n * 2, "analytic; memory-bound")
-add(nb, "metrics: trustworthiness of the 4 as-written maps, one shared pass", 1, n, 2 * n * n * D, "analytic")
-knn_s, base_s = m05.get("knn_seconds", {}), m05.get("baseline_seconds", {})
-l2 = knn_s.get("l2")  # with a peak: the kNN's time less the floor of its distance blocks, i.e. its top-k heaps
-l2 = ("kNN L2 top-k heaps", None if l2 is None else max(0.0, l2 - knn_flop / (args.peak * 1e9))) if args.peak \
-    else ("kNN L2 (with its matmul)", l2)
-unbatchable[nb] = [("kNN L1 (SAD kernel + heaps)", knn_s.get("l1")), l2] \
-    + [({"tsne": "t-SNE", "umap": "UMAP"}[b], base_s.get(b)) for b in baselines if b != "pca"] \
-    + [("trust/continuity rank counting", None), ("KD-tree kNN of 2-D maps", None)]
+add(nb, "trustworthiness of each baseline: pixel kNN (k = 5) + distance rows", len(baselines), n, knn_flop + rows_flop,
+    "analytic; neighbours.trustworthiness redoes both each call")
+add(nb, "the fix: 4 models, one stack (fit_many)", p["epochs"] * spe, bs, four)
+add(nb, "np_ae: images and their neighbours, encoded together", (p["np_epochs"] or p["epochs"]) * spe, 2 * bs,
+    train_flops(relu, mse, torch.empty(2 * bs, D)), "its 100 x 100 2-D cdist left out")
+add(nb, "trust and continuity: pixel distance rows, all maps at once", 1, n, rows_flop, "analytic")
+add(nb, "appendix A: the recipe as written" + ", 4 one-change recipes" * p["diagnose"],
+    (1 + 5 * p["diagnose"]) * p["epochs"] * spe, bs, four, "the 2x-epochs recipe counts twice")
+add(nb, "inspect: codes and reconstructions", 5 + 4 * (1 + 4 * p["diagnose"]), n,
+    eval_flops(lambda x: (relu.encode(x), relu(x)), torch.empty(n, D)))
+unbatchable[nb] = [("pixel L1 kNN (k = 200; k = 10 at 4 sizes)", None), ("top-k heaps", None)] \
+    + [({"tsne": "t-SNE", "umap": "UMAP"}[b], None) for b in baselines if b != "pca"] \
+    + [("rank counting", None), ("2-D KD-trees", None)]
 
-# ---------------------------------------------------------------- 06: transformers, permutation tests
+# ---------------------------------------------------------------- 06: the post's transformer, a patch-token model, permutation tests
 nb = "06_transformer_dataset_similarity"
 p = parameters(nb)
-T, B, items = p["timing_batches"], p["batch_size"], p["n_train"]
-tf_step = lambda model, b: train_flops(model, mse, torch.empty(b, model.n_values))  # noqa: E731
-pixel = PixelTokenAE(785)  # = the notebook's SeedTransformer: it loads one's weights into the other and compares
-pix_step, t = tf_step(pixel, B), torch.empty(B, 785, 2, requires_grad=True)
-attn = count(lambda: pixel.encoder.layers[0].self_attn(t, t, t, need_weights=False)[0].sum().backward())
-add(nb, "pixel tokens: cost split + whole-step timing", 2 * (T + 1) + 1, B, pix_step, "the split's pieces add to ~1 step")
-add(nb, "pixel tokens: one layer's attention, math vs fused", 2 * (T + 1), B, attn)
-add(nb, "pixel tokens: training", p["epochs"] * math.ceil((p["pixel_train_items"] or items) / B), B, pix_step)
-add(nb, "pixel tokens: gradient probe, subnormal timings", 1 + 2 * (max(1, T // 2) + 1), B, pix_step,
-    "the flushed half runs where the CPU can flush subnormals")
-add(nb, "pixel tokens: codes of P and Q (sigmoid, logits), health", 4 * math.ceil((p["pixel_eval_items"] or items) / 250) + 1,
-    250, eval_flops(pixel.encode, torch.empty(250, 785)))
-for side in (8, 14):
-    add(nb, f"{side * side + 1}-token model: step timing", T + 1, B, tf_step(PixelTokenAE(side * side + 1), B))
-uci = PixelTokenAE(65)
-add(nb, "UCI digits, 65 tokens: training", p["uci_epochs"] * math.ceil(p["uci_n"] / B), B, tf_step(uci, B))
-patch = PatchTokenAE(28, p["patch"], p["d_model"], 4, 2, 2 * p["d_model"])
-pbs = p["patch_batch_size"]
-for b in (B, pbs):
-    add(nb, f"patch tokens: step timing at batch {b}", T + 1, b, tf_step(patch, b))
-add(nb, "patch tokens: training", p["patch_epochs"] * math.ceil(items / pbs), pbs, tf_step(patch, pbs))
-universe, n_others = items + 2 * p["null_pool"], 2 if args.dataset == "fashion-mnist" else 3
-coded = 4 * items + universe + p["pair_n"] * (1 + n_others)  # untrained loss, P, Q, clean Q; the pool; real pairs
-add(nb, "patch tokens: codes (P, Q, pool universe, real pairs)", math.ceil(coded / 250), 250,
-    eval_flops(patch.encode, torch.empty(250, 785)))
-add(nb, "Gram matrix of the universe's pixels (cdist)", 1, universe, 2 * universe ** 2 * D, "analytic")
-add(nb, "Gram matrix of the universe's codes (cdist)", 1, universe, 2 * universe ** 2 * 4, "analytic; memory-bound")
-reps, pooled, splits = p["n_null_replicates"] + len(p["fractions"]) * p["power_replicates"], 2 * items, p["n_permutations"] + 1
-add(nb, "replicates: MMD² re-splits (Gram @ sides), codes + pixels", 2 * reps, pooled, 2 * pooled ** 2 * splits, "analytic")
-add(nb, "replicates: KL re-splits (one-hot einsum), 2 binnings", 2 * reps, pooled, 2 * splits * pooled * 4 * p["bins"], "analytic; f64")
-med, pair = 2 * 2000 ** 2 * D, 2 * p["pair_n"]  # median bandwidth on a 2,000-row subsample; a pooled pair
-mmd_tests = n_others * (med + 2 * pair ** 2 * D + 2 * pair ** 2 * 4 + 2 * 2 * splits * pair ** 2)  # pixels + codes
-mmd_matrix = (1 + n_others) ** 2 * (med + 3 * 2 * p["pair_n"] ** 2 * D)
-add(nb, "real pairs: MMD² tests, 3 x 3 pixel MMD² matrix, bandwidths", 1, pair, mmd_tests + mmd_matrix + med, "analytic; f64")
-unbatchable[nb] = []  # its permutation tests are histograms and Python loops: overhead, not in a floor
+torch.backends.mha.set_fastpath_enabled(False)  # as the notebook does
+B, n, T, BINS = p["batch_size"], p["n_train"], constant(nb, "timing_batches"), 10  # BINS as in the notebook
+tf_step = lambda model, b, w=785: train_flops(model, mse, torch.empty(b, w))  # noqa: E731
+post = notebook_defs(nb, {"PostTransformer"})["PostTransformer"]()
+patch = PatchTokenAE(side=28, patch=7, d_model=32, n_heads=4, n_layers=2, d_ff=64)
+pix_step, t = tf_step(post, B), torch.empty(B, 785, 2, requires_grad=True)
+add(nb, "original model: training", p["epochs"] * math.ceil(n / B), B, pix_step)
+add(nb, "original model: gradient probe; appendix A's cost split + step timing; appendix B", 1 + (2 * (T + 1) + 1) + (1 + 2 * 3),
+    B, pix_step, "the split's pieces add to ~1 step; appendix B runs where the CPU can flush subnormals")
+add(nb, "original model: one layer's attention, math vs fused", 2 * (T + 1), B,
+    count(lambda: post.encoder.layers[0].self_attn(t, t, t, need_weights=False)[0].sum().backward()))
+add(nb, "patch model: training", p["patch_epochs"] * math.ceil(n / 100), 100, tf_step(patch, 100))
+add(nb, f"patch model: step timing at batch {B}", T + 1, B, tf_step(patch, B))
+for w in (8 * 8 + 1, 14 * 14 + 1, 20 * 20 + 1):
+    add(nb, f"{w}-token model: step timing", T + 1, B, tf_step(PixelTokenAE(w), B, w))
+items, pooled, splits = n + 3 * p["n_study"] + 2 * (3 * p["n_study"] // 2), 2 * p["n_study"], p["n_permutations"] + 1
+add(nb, "both models: MSE on P", 1, n, eval_flops(post, torch.empty(n, 785)) + eval_flops(patch, torch.empty(n, 785)))
+add(nb, "both models: codes of every item (P, pool, noise, rotated)", 1, items,
+    eval_flops(post.code_logits, torch.empty(items, 785)) + eval_flops(patch.encode, torch.empty(items, 785)))
+add(nb, "Gram matrices of all items (cdist): pixels, 2 codes; bandwidths", 1, items,
+    2 * items ** 2 * (D + 4 + 4) + 2 * n ** 2 * (D + 4 + 4), "analytic; codes memory-bound; bandwidths f64")
+tests = lambda m: splits * (3 * 2 * m * m + 2 * m * 4 * BINS)  # noqa: E731 (every split of m items: 3 MMD² w @ K, the KL einsum)
+add(nb, "the post's P against Q, 2 shifts: MMD² x 3 kernels + KL, every split", 2, 2 * n, tests(2 * n), "analytic; f64")
+add(nb, "false-alarm and power study: the same, each replicate", p["n_null_replicates"] + 2 * len(p["fractions"]) * p["power_replicates"],
+    pooled, tests(pooled), "analytic; f64")
+unbatchable[nb] = [("permutation tests' kernel gathers and histograms", None)]
 
 # ---------------------------------------------------------------- tables
 summary = {}
@@ -313,12 +285,13 @@ for nb, parts in unbatchable.items():
     total_flop += flop
     mm = flop / (args.peak * 1e9) if args.peak else None
     extra = sum(s for _, s in parts if s is not None)
-    text = "; ".join(f"{what} {fmt(s)}" if s is not None else f"{what}: not recorded" for what, s in parts) or "none"
+    unknown = ", ".join(what for what, s in parts if s is None)
+    text = "; ".join([f"{what} {fmt(s)}" for what, s in parts if s is not None] + [f"{unknown}: not recorded"] * bool(unknown)) or "none"
     floor = mm + extra if mm is not None else None
     row = summary.get(nb, {})
     measured = float(row["seconds"]) if row.get("seconds") else None
     shown = fmt(measured) + ("" if row.get("status") in (None, "ok") else f" ({row['status']})")
-    ratio = measured / floor if measured and floor else None
+    ratio = measured / floor if measured and floor and row.get("status") == "ok" else None  # not for a failed run
     print(f"| {nb} | {flop / 1e12:.2f} | {fmt(mm)} | {text} | {fmt(floor)} | {shown} | {fmt(ratio, '.1f')} |")
 print(f"| all | {total_flop / 1e12:.2f} | {fmt(total_flop / (args.peak * 1e9) if args.peak else None)} | | | | |\n")
 print("| notebook | workload | steps | batch | GFLOP/step | TFLOP | note |")
