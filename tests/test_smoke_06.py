@@ -6,7 +6,7 @@ NAME = "06_transformer_dataset_similarity"
 TESTS = ("mean brightness", "KL, original model", "MMD², original model", "MMD², patch model", "MMD², pixels")
 CLAIMS = ("the original post's model does not beat P's mean row",  # the start of each claim's text
           "on noise at share",  # 0.05 in the default profile
-          "on noise, mean brightness has more power than every other test",
+          "on MNIST digits, mean brightness has more power on noise than every other test",
           "on rotated digits at share")
 
 
@@ -76,7 +76,7 @@ def test_06_a_claim_fails_when_every_share_is_large(counterfactual):
     """With 30% of Q' the smallest share, every test sees the noise images: mean brightness no longer has more power
     than the others at the smallest share, so that claim is recorded as false, and the notebook runs to the end."""
     record = counterfactual(NAME, fractions=[0.3, 0.4])
-    found = [text for text in record["claims"] if text.startswith("on noise, mean brightness has more power")]
+    found = [text for text in record["claims"] if text.startswith("on MNIST digits, mean brightness has more power")]
     assert len(found) == 1, record["claims"]
     assert record["claims"][found[0]] is False, record["claim_details"][found[0]]
     assert "power_by_shift" in record["metrics"] and "tokens_exponent" in record["metrics"]  # it ran to its last cell
